@@ -1,0 +1,180 @@
+"""Settings: one environment variable per concern, each with a default that needs no account.
+
+The embedded default (nothing set) is SQLite under VAR_DIR, the in-memory channel layer with an
+in-process worker, the built-in Fivetran emulator and the local BigQuery stand-in. Production sets
+DATABASE_URL, REDIS_URL, the FIVETRAN_* and BIGQUERY_* variables, SECRET_KEY and DEBUG=0.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+DEBUG = env_bool("DEBUG", True)
+VAR_DIR = Path(os.environ.get("VAR_DIR") or BASE_DIR / "var").resolve()
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+PORT = int(os.environ.get("PORT") or 8000)
+
+DEVELOPMENT_SECRET_KEY = "development-only-secret-key-never-use-in-production"
+SECRET_KEY = os.environ.get("SECRET_KEY") or DEVELOPMENT_SECRET_KEY
+if not DEBUG and SECRET_KEY == DEVELOPMENT_SECRET_KEY:
+    raise ImproperlyConfigured(
+        "SECRET_KEY is missing (or is the development default) while DEBUG is off: "
+        "set SECRET_KEY to a long random value, or DEBUG=1 for local development."
+    )
+
+# Never "*": the websocket Origin check trusts this list.
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "teams",
+    "connectors",
+    "integrations",
+    "consumers",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "gyana.urls"
+ASGI_APPLICATION = "gyana.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
+        conn_max_age=0,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock at BEGIN so two
+    # writers queue on the busy timeout instead of failing with "database is locked" on upgrade.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = os.environ.get("REDIS_URL") or None
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                # redis-py 8 defaults to a 5 s socket timeout, shorter than the layer's 5 s BZPOPMIN.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 10}],
+                # The default 100 is shared by every consumer of a process: bursts were lost.
+                "capacity": 10_000,
+                "expiry": 60,
+            },
+        }
+    }
+else:
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 10_000}}
+    }
+
+# With no REDIS_URL the set-up worker runs inside the web process (one process for `make run`).
+SETUP_WORKER_IN_PROCESS = env_bool("SETUP_WORKER_IN_PROCESS", REDIS_URL is None)
+SETUP_WORKER_CHANNEL = "integration-setup"
+
+# Fivetran: unset FIVETRAN_API_URL means the built-in emulator, mounted in this server.
+EMULATOR_MOUNT = "/_emulator/fivetran"
+FIVETRAN_EMULATED = not os.environ.get("FIVETRAN_API_URL")
+PUBLIC_URL = (os.environ.get("PUBLIC_URL") or f"http://127.0.0.1:{PORT}").rstrip("/")
+FIVETRAN_API_URL = (os.environ.get("FIVETRAN_API_URL") or f"{PUBLIC_URL}{EMULATOR_MOUNT}/v1").rstrip("/")
+FIVETRAN_API_KEY = os.environ.get("FIVETRAN_API_KEY") or "emulator-key"
+FIVETRAN_API_SECRET = os.environ.get("FIVETRAN_API_SECRET") or "emulator-secret"
+FIVETRAN_GROUP_ID = os.environ.get("FIVETRAN_GROUP_ID") or "embedded_group"
+FIVETRAN_WEBHOOK_SECRET = os.environ.get("FIVETRAN_WEBHOOK_SECRET") or (
+    "emulator-webhook-secret" if FIVETRAN_EMULATED else None
+)
+FIVETRAN_TIMEOUT_SECONDS = float(os.environ.get("FIVETRAN_TIMEOUT_SECONDS") or 30)
+EMULATOR_SYNC_SECONDS = float(os.environ.get("EMULATOR_SYNC_SECONDS") or 20)
+
+# BigQuery: unset BIGQUERY_API_ENDPOINT means the local stand-in (started by `make run`).
+BIGQUERY_PROJECT = os.environ.get("BIGQUERY_PROJECT") or "local-project"
+BIGQUERY_API_ENDPOINT = os.environ.get("BIGQUERY_API_ENDPOINT") or None
+BIGQUERY_LOCATION = os.environ.get("BIGQUERY_LOCATION") or "US"
+BIGQUERY_TIMEOUT_SECONDS = float(os.environ.get("BIGQUERY_TIMEOUT_SECONDS") or 30)
+BIGQUERY_STANDIN_PORT = int(os.environ.get("BIGQUERY_STANDIN_PORT") or PORT + 50)
+
+SHOW_INTERNAL_SERVICES = env_bool("SHOW_INTERNAL_SERVICES", DEBUG)
+
+# The set-up flow's clocks.
+SETUP_LEASE_SECONDS = float(os.environ.get("SETUP_LEASE_SECONDS") or 30)
+SETUP_SWEEP_SECONDS = float(os.environ.get("SETUP_SWEEP_SECONDS") or 5)
+SETUP_SYNC_FAILURE_LIMIT = int(os.environ.get("SETUP_SYNC_FAILURE_LIMIT") or 3)
+SETUP_SYNC_TIMEOUT_SECONDS = float(os.environ.get("SETUP_SYNC_TIMEOUT_SECONDS") or 24 * 3600)
+SETUP_TABLES_GRACE_SECONDS = float(os.environ.get("SETUP_TABLES_GRACE_SECONDS") or 1800)
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/integrations/new/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "staticfiles"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {"httpx": {"level": "WARNING"}, "daphne": {"level": "WARNING"}},
+}

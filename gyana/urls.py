@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+urlpatterns = [
+    path("", RedirectView.as_view(url="/integrations/", permanent=False)),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("integrations/new/", include("connectors.urls")),
+    path("integrations/", include("integrations.urls")),
+    path("api/integrations/", include("integrations.api_urls")),
+    path("webhooks/fivetran/", include("integrations.webhook_urls")),
+]

@@ -1,0 +1,129 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class Integration(models.Model):
+    """One Fivetran connection of a team, landing in its own BigQuery dataset(s)."""
+
+    class State(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        WAITING_FOR_USER = "waiting_for_user"
+        READY = "ready"
+        FAILED = "failed"
+
+    team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="integrations")
+    service = models.CharField(max_length=100)
+    name = models.CharField(max_length=200)
+    connection_id = models.CharField(max_length=100, blank=True, default="")
+    # Derived once at creation (team, service, random suffix) and never copied: two integrations
+    # must never share a dataset.
+    schema_name = models.CharField(max_length=100, unique=True)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    # Fivetran's own timestamps seen just before the sync started: completion is judged against
+    # them, never against our clock.
+    baseline_succeeded_at = models.DateTimeField(null=True, blank=True)
+    baseline_failed_at = models.DateTimeField(null=True, blank=True)
+    connect_card_uri = models.TextField(blank=True, default="")
+    # Nonce of the one-time Connect Card return token; cleared when the token is used.
+    return_nonce = models.CharField(max_length=64, blank=True, default="")
+    # The user's choice: {"<source schema>": ["<source table>", ...]}.
+    selection = models.JSONField(null=True, blank=True)
+    # Last event seq handed out; incremented in the same transaction as the event row.
+    last_seq = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.service})"
+
+
+class SetupStep(models.Model):
+    """One step of an integration's set-up. The rows are the work queue; a worker leases one."""
+
+    class State(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        WAITING_FOR_USER = "waiting_for_user"
+        DONE = "done"
+        SKIPPED = "skipped"
+        FAILED = "failed"
+
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="steps")
+    name = models.CharField(max_length=50)
+    position = models.PositiveSmallIntegerField()
+    state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
+    attempt = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    progress_done = models.PositiveIntegerField(null=True, blank=True)
+    progress_total = models.PositiveIntegerField(null=True, blank=True)
+    progress_unit = models.CharField(max_length=30, blank=True, default="")
+    message = models.TextField(blank=True, default="")
+    error_code = models.CharField(max_length=100, blank=True, default="")
+    error_message = models.TextField(blank=True, default="")
+    # When a worker should (re)run this step; null when nothing is due (done, or waiting for the user).
+    due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    lease_owner = models.CharField(max_length=100, blank=True, default="")
+    lease_until = models.DateTimeField(null=True, blank=True)
+    # A step's own bookkeeping between runs (poll interval, failures seen, ...).
+    scratch = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["integration_id", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["integration", "name"], name="unique_step_per_integration")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.integration_id}:{self.name}:{self.state}"
+
+
+class IntegrationEvent(models.Model):
+    """The durable record of every event sent to watchers; replays come from here."""
+
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="events")
+    seq = models.PositiveBigIntegerField()
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    type = models.CharField(max_length=50)
+    time = models.DateTimeField()
+    data = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["integration_id", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["integration", "seq"], name="unique_event_seq")
+        ]
+
+
+class Table(models.Model):
+    """A BigQuery table an integration produced."""
+
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="tables")
+    project = models.CharField(max_length=100)
+    dataset = models.CharField(max_length=1024)
+    name = models.CharField(max_length=1024)
+    num_rows = models.BigIntegerField(null=True, blank=True)
+    num_bytes = models.BigIntegerField(null=True, blank=True)
+    modified = models.DateTimeField(null=True, blank=True)
+    # [{"name": ..., "type": ...}] with BigQuery's standard SQL type names.
+    columns = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["dataset", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["integration", "dataset", "name"], name="unique_table_per_integration"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project}.{self.dataset}.{self.name}"

@@ -1,0 +1,41 @@
+"""Shared fixtures. Services a test needs are real; in CI (REQUIRE_SERVICES=1) a missing one fails."""
+
+import os
+import socket
+
+import pytest
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+
+
+def missing_service(what: str) -> None:
+    """Fail loudly in CI, skip on a developer machine without the service."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{what} is required (REQUIRE_SERVICES=1) but is not available")
+    pytest.skip(f"{what} not available")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def redis_url() -> str:
+    url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_timeout=2).ping()
+    except Exception:
+        missing_service(f"Redis at {url}")
+    return url
+
+
+@pytest.fixture
+def postgres_url() -> str:
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        missing_service("PostgreSQL (DATABASE_URL=postgres://...)")
+    return url
