@@ -1,1 +1,7 @@
-websocket_urlpatterns = []
+from django.urls import path
+
+from consumers.integration import IntegrationConsumer
+
+websocket_urlpatterns = [
+    path("ws/integrations/<str:integration_id>/", IntegrationConsumer.as_asgi()),
+]

@@ -1,3 +1,8 @@
+"""The ASGI entry point: Django over http, the set-up websocket, the worker channel, and in the
+embedded default the Fivetran emulator under EMULATOR_MOUNT plus the in-process set-up worker."""
+
+import asyncio
+import logging
 import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gyana.settings")
@@ -7,14 +12,78 @@ from django.core.asgi import get_asgi_application  # noqa: E402
 django_http = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
-from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.routing import ChannelNameRouter, ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 from consumers.routing import websocket_urlpatterns  # noqa: E402
+from integrations.worker import SetupWorkerConsumer, ensure_in_process_worker  # noqa: E402
 
-application = ProtocolTypeRouter(
+logger = logging.getLogger(__name__)
+
+
+def emulator_app():
+    from connectors.emulator.app import create_app
+
+    writer = None
+    if settings.BIGQUERY_API_ENDPOINT:
+        from warehouse.emulator_writer import BigQueryWriter
+
+        writer = BigQueryWriter(settings.BIGQUERY_API_ENDPOINT, settings.BIGQUERY_PROJECT)
+    return create_app(
+        api_key=settings.FIVETRAN_API_KEY,
+        api_secret=settings.FIVETRAN_API_SECRET,
+        data_dir=settings.VAR_DIR / "fivetran-emulator",
+        sync_seconds=settings.EMULATOR_SYNC_SECONDS,
+        writer=writer,
+        group_ids=(settings.FIVETRAN_GROUP_ID,),
+        bigquery_project=settings.BIGQUERY_PROJECT,
+    )
+
+
+def mount(prefix: str, inner, outer):
+    """Serve `inner` under `prefix` (ASGI root_path), everything else with `outer`."""
+
+    async def app(scope, receive, send):
+        path = scope.get("path", "")
+        if scope["type"] == "http" and (path == prefix or path.startswith(prefix + "/")):
+            scope = {**scope, "root_path": scope.get("root_path", "") + prefix}
+            return await inner(scope, receive, send)
+        return await outer(scope, receive, send)
+
+    return app
+
+
+http_app = mount(settings.EMULATOR_MOUNT, emulator_app(), django_http) if settings.FIVETRAN_EMULATED else django_http
+
+channel_router = ChannelNameRouter({settings.SETUP_WORKER_CHANNEL: SetupWorkerConsumer.as_asgi()})
+
+routes = ProtocolTypeRouter(
     {
-        "http": django_http,
+        "http": http_app,
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "channel": channel_router,
     }
 )
+
+_embedded_started = False
+
+
+async def _register_emulator_webhook() -> None:
+    from integrations.fivetran_setup import ensure_webhook
+
+    try:
+        await ensure_webhook()
+    except Exception:
+        logger.warning("could not register the webhook with the emulator; polling only", exc_info=True)
+
+
+async def application(scope, receive, send):
+    # Daphne runs no ASGI lifespan, so the in-process worker starts with the first connection.
+    global _embedded_started
+    if not _embedded_started and settings.SETUP_WORKER_IN_PROCESS and scope["type"] in ("http", "websocket"):
+        _embedded_started = True
+        ensure_in_process_worker(channel_router)
+        if settings.FIVETRAN_EMULATED and settings.FIVETRAN_WEBHOOK_SECRET:
+            asyncio.ensure_future(_register_emulator_webhook())
+    return await routes(scope, receive, send)

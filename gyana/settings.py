@@ -50,10 +50,11 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Before "channels", so our runworker (which starts the set-up Runner) is the one used.
+    "integrations",
     "channels",
     "teams",
     "connectors",
-    "integrations",
     "consumers",
 ]
 
@@ -153,6 +154,17 @@ SETUP_LEASE_SECONDS = float(os.environ.get("SETUP_LEASE_SECONDS") or 30)
 SETUP_SWEEP_SECONDS = float(os.environ.get("SETUP_SWEEP_SECONDS") or 5)
 SETUP_SYNC_FAILURE_LIMIT = int(os.environ.get("SETUP_SYNC_FAILURE_LIMIT") or 3)
 SETUP_SYNC_TIMEOUT_SECONDS = float(os.environ.get("SETUP_SYNC_TIMEOUT_SECONDS") or 24 * 3600)
+# Fallback polling of a running sync: (first interval, longest interval) in seconds. With webhooks
+# 60 s doubling to 10 min keeps a waiting flow under 12 status calls an hour.
+SETUP_POLL_WITH_WEBHOOKS = (
+    float(os.environ.get("SETUP_POLL_FIRST_SECONDS") or 60),
+    float(os.environ.get("SETUP_POLL_MAX_SECONDS") or 600),
+)
+SETUP_POLL_WITHOUT_WEBHOOKS = (
+    float(os.environ.get("SETUP_POLL_FIRST_SECONDS") or 15),
+    float(os.environ.get("SETUP_POLL_MAX_SECONDS") or 300),
+)
+SETUP_HEARTBEAT_SECONDS = float(os.environ.get("SETUP_HEARTBEAT_SECONDS") or 30)
 SETUP_TABLES_GRACE_SECONDS = float(os.environ.get("SETUP_TABLES_GRACE_SECONDS") or 1800)
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -1,8 +1,10 @@
 from django.contrib import admin
+from django.http import HttpResponse
 from django.urls import include, path
 from django.views.generic import RedirectView
 
 urlpatterns = [
+    path("healthz", lambda request: HttpResponse("ok", content_type="text/plain")),
     path("", RedirectView.as_view(url="/integrations/", permanent=False)),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),

@@ -1,1 +1,11 @@
-urlpatterns = []
+from django.urls import path
+
+from integrations import api
+
+urlpatterns = [
+    path("", api.integration_list_create, name="api-integrations"),
+    path("<int:pk>/", api.json_404(api.integration_detail), name="api-integration"),
+    path("<int:pk>/events", api.json_404(api.integration_events), name="api-integration-events"),
+    path("<int:pk>/schema/", api.json_404(api.integration_schema), name="api-integration-schema"),
+    path("<int:pk>/retry/", api.json_404(api.integration_retry), name="api-integration-retry"),
+]

@@ -37,6 +37,11 @@ class Integration(models.Model):
     return_nonce = models.CharField(max_length=64, blank=True, default="")
     # The user's choice: {"<source schema>": ["<source table>", ...]}.
     selection = models.JSONField(null=True, blank=True)
+    # The source's schemas and tables as Fivetran reported them (locked tables flagged), for the
+    # table-selection page: {"schemas": [{"name", "name_in_destination", "enabled", "tables": [...]}]}.
+    source_schema = models.JSONField(null=True, blank=True)
+    # What should land in BigQuery after the schema update: {"<dataset>": ["<table>", ...]}.
+    destination_tables = models.JSONField(null=True, blank=True)
     # Last event seq handed out; incremented in the same transaction as the event row.
     last_seq = models.PositiveBigIntegerField(default=0)
 

@@ -1,0 +1,183 @@
+"""A connection's schema config: built from the sample source, merged with PATCHes, reloaded.
+
+The stored document has exactly the API's `data` shape (fivetran-api.md §2.7), keyed by source names.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from .responses import ApiError, bad_request
+from .samples import SampleSchema, SampleTable, destination_name, sample_source
+from .services import ServiceInfo
+
+Config = dict[str, Any]
+
+SCHEMA_CHANGE_HANDLING = ("ALLOW_ALL", "ALLOW_COLUMNS", "BLOCK_ALL")
+SYNC_MODES = ("SOFT_DELETE", "HISTORY", "LIVE")
+PRIMARY_KEY_REASON = "The column does not support exclusion as it is a Primary Key"
+SYSTEM_TABLE_REASON = "The table does not support exclusion"
+
+
+def schema_not_found(connection_id: str, schema: str | None = None) -> ApiError:
+    if schema is None:
+        return ApiError(404, "NotFound_SchemaConfig", f"Connector with id '{connection_id}' doesn't have schema config")
+    return ApiError(404, "NotFound_SchemaConfig", f"Schema '{schema}' is not found in connector '{connection_id}' schema config")
+
+
+def table_not_found(connection_id: str, schema: str, table: str) -> ApiError:
+    return ApiError(404, "NotFound_TableConfig", f"Table '{schema}.{table}' is not found in connector '{connection_id}' schema config")
+
+
+def column_not_found(schema: str, table: str, column: str) -> ApiError:
+    # The real code for an unknown column is unverified; this follows the schema/table pattern.
+    return ApiError(404, "NotFound_ColumnConfig", f"Column '{column}' is not found in table '{schema}.{table}'")
+
+
+def _column_doc(name: str, *, primary_key: bool) -> dict[str, Any]:
+    settings: dict[str, Any] = {"allowed": True}
+    if primary_key:
+        settings = {"allowed": False, "reason_code": "SYSTEM_COLUMN", "reason": PRIMARY_KEY_REASON}
+    return {
+        "name_in_destination": destination_name(name),
+        "enabled": True,
+        "hashed": False,
+        "is_primary_key": primary_key,
+        "enabled_patch_settings": settings,
+    }
+
+
+def _table_doc(table: SampleTable, *, enabled: bool) -> dict[str, Any]:
+    doc: dict[str, Any] = {"name_in_destination": destination_name(table.name), "enabled": enabled}
+    if table.sync_mode:
+        doc["sync_mode"] = table.sync_mode
+    if table.deleted:
+        doc["enabled"] = False
+        doc["enabled_patch_settings"] = {"allowed": False, "reason_code": "DELETED"}
+    elif table.locked:
+        doc["enabled"] = True
+        doc["enabled_patch_settings"] = {"allowed": False, "reason_code": "SYSTEM_TABLE", "reason": SYSTEM_TABLE_REASON}
+    else:
+        doc["enabled_patch_settings"] = {"allowed": True}
+    doc["supports_columns_config"] = True
+    doc["columns"] = {name: _column_doc(name, primary_key=index == 0) for index, (name, _type) in enumerate(table.columns)}
+    return doc
+
+
+def _schema_doc(schema: SampleSchema, *, exclude: bool) -> dict[str, Any]:
+    enabled = schema.enabled and not exclude
+    return {
+        "name_in_destination": destination_name(schema.name),
+        "enabled": enabled,
+        "tables": {
+            table.name: _table_doc(table, enabled=table.enabled and enabled and not exclude) for table in schema.tables
+        },
+    }
+
+
+def capture(service: ServiceInfo, connection_config: dict[str, Any], *, exclude: bool = False) -> Config:
+    """The schema config Fivetran builds when it first reads the source."""
+    schemas = sample_source(service, connection_config)
+    return {
+        "enable_new_by_default": True,
+        "schema_change_handling": "ALLOW_COLUMNS" if service.is_database else "ALLOW_ALL",
+        "schemas": {schema.name: _schema_doc(schema, exclude=exclude) for schema in schemas},
+    }
+
+
+def reload(current: Config | None, service: ServiceInfo, connection_config: dict[str, Any], exclude_mode: str) -> Config:
+    """POST …/schemas/reload: PRESERVE keeps existing choices; EXCLUDE brings new objects back disabled."""
+    if exclude_mode not in ("PRESERVE", "EXCLUDE"):
+        raise bad_request(f"Invalid exclude_mode '{exclude_mode}': expected PRESERVE or EXCLUDE")
+    fresh = capture(service, connection_config, exclude=exclude_mode == "EXCLUDE")
+    if current is None:
+        return fresh
+    merged = copy.deepcopy(current)
+    for schema_name, schema_doc in fresh["schemas"].items():
+        existing = merged["schemas"].setdefault(schema_name, schema_doc)
+        for table_name, table_doc in schema_doc["tables"].items():
+            existing["tables"].setdefault(table_name, table_doc)
+    return merged
+
+
+def _check_bool(value: Any, what: str) -> bool:
+    if not isinstance(value, bool):
+        raise bad_request(f"'{what}' must be a boolean")
+    return value
+
+
+def _check_mapping(value: Any, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise bad_request(f"'{what}' must be an object")
+    return value
+
+
+def _locked_reason(settings: dict[str, Any]) -> str:
+    return settings.get("reason") or settings.get("reason_code") or "not allowed"
+
+
+def _patch_table(connection_id: str, schema_name: str, table_name: str, table: dict[str, Any], patch: dict[str, Any]) -> None:
+    if "enabled" in patch:
+        enabled = _check_bool(patch["enabled"], "enabled")
+        settings = table.get("enabled_patch_settings") or {"allowed": True}
+        if not settings.get("allowed", True) and enabled != table["enabled"]:
+            raise bad_request(
+                f"Table '{schema_name}.{table_name}' cannot be {'enabled' if enabled else 'disabled'}: {_locked_reason(settings)}"
+            )
+        table["enabled"] = enabled
+    if "sync_mode" in patch:
+        if "sync_mode" not in table:
+            raise bad_request(f"Table '{schema_name}.{table_name}' does not support sync_mode")
+        if patch["sync_mode"] not in SYNC_MODES:
+            raise bad_request(f"Invalid sync_mode '{patch['sync_mode']}'")
+        table["sync_mode"] = patch["sync_mode"]
+    for column_name, column_patch in _check_mapping(patch.get("columns", {}), "columns").items():
+        column = table.get("columns", {}).get(column_name)
+        if column is None:
+            raise column_not_found(schema_name, table_name, column_name)
+        column_patch = _check_mapping(column_patch, f"columns.{column_name}")
+        if "enabled" in column_patch:
+            enabled = _check_bool(column_patch["enabled"], "enabled")
+            settings = column["enabled_patch_settings"]
+            if not settings.get("allowed", True) and enabled != column["enabled"]:
+                raise bad_request(
+                    f"Column '{schema_name}.{table_name}.{column_name}' cannot be changed: {_locked_reason(settings)}"
+                )
+            column["enabled"] = enabled
+        if "hashed" in column_patch:
+            column["hashed"] = _check_bool(column_patch["hashed"], "hashed")
+
+
+def apply_patch(connection_id: str, current: Config, body: dict[str, Any]) -> Config:
+    """A new config with `body` merged in. Validates everything first, so a refused PATCH changes nothing."""
+    updated = copy.deepcopy(current)
+    if "schema_change_handling" in body:
+        if body["schema_change_handling"] not in SCHEMA_CHANGE_HANDLING:
+            raise bad_request(f"Invalid schema_change_handling '{body['schema_change_handling']}'")
+        updated["schema_change_handling"] = body["schema_change_handling"]
+    if "enable_new_by_default" in body:
+        updated["enable_new_by_default"] = _check_bool(body["enable_new_by_default"], "enable_new_by_default")
+    for schema_name, schema_patch in _check_mapping(body.get("schemas", {}), "schemas").items():
+        schema = updated["schemas"].get(schema_name)
+        if schema is None:
+            raise schema_not_found(connection_id, schema_name)
+        schema_patch = _check_mapping(schema_patch, f"schemas.{schema_name}")
+        if "enabled" in schema_patch:
+            schema["enabled"] = _check_bool(schema_patch["enabled"], "enabled")
+        for table_name, table_patch in _check_mapping(schema_patch.get("tables", {}), "tables").items():
+            table = schema["tables"].get(table_name)
+            if table is None:
+                raise table_not_found(connection_id, schema_name, table_name)
+            _patch_table(connection_id, schema_name, table_name, table, _check_mapping(table_patch, f"tables.{table_name}"))
+    return updated
+
+
+def table_entry(connection_id: str, config: Config, schema_name: str, table_name: str) -> dict[str, Any]:
+    schema = config["schemas"].get(schema_name)
+    if schema is None:
+        raise schema_not_found(connection_id, schema_name)
+    table = schema["tables"].get(table_name)
+    if table is None:
+        raise table_not_found(connection_id, schema_name, table_name)
+    return table

@@ -1,0 +1,27 @@
+"""The seam between a finished table in a sync and the destination warehouse."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class LandedTable:
+    connection_id: str
+    service: str
+    dataset: str  # BigQuery dataset (fivetran-api.md §5 rules)
+    table: str  # name_in_destination
+    columns: tuple[tuple[str, str], ...]  # (name, BigQuery type), incl. Fivetran's _fivetran_* columns
+    row_count: int  # deterministic per table, some 0
+
+
+class DestinationWriter(Protocol):
+    async def write_table(self, table: LandedTable) -> None: ...
+
+
+class NullWriter:
+    """For runs without a warehouse: the sync still progresses, nothing is written."""
+
+    async def write_table(self, table: LandedTable) -> None:
+        return None

@@ -1,0 +1,141 @@
+"""The JSON API (session authentication and CSRF, as for the pages). Thin: parse, call a service, answer."""
+
+import json
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.http import Http404, JsonResponse
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from connectors.catalogue import get_catalogue
+from integrations import selectors, services
+from integrations.events import publish, wake_workers
+from integrations.flow import integration_create
+from integrations.models import Integration
+from integrations.selection import SelectionError, locked_count, selectable_schemas, validate_selection
+from teams.access import team_object_or_404, user_team
+
+
+def error(status: int, message: str) -> JsonResponse:
+    return JsonResponse({"error": message}, status=status)
+
+
+async def _integration(request, pk: int) -> Integration:
+    user = await request.auser()
+    return await sync_to_async(team_object_or_404)(Integration.objects, user, pk=pk)
+
+
+def _links(request, integration: Integration) -> dict:
+    scheme = "wss" if request.is_secure() else "ws"
+    return {
+        "id": integration.pk,
+        "flow_url": reverse("integrations:flow", args=[integration.pk]),
+        "ws_url": f"{scheme}://{request.get_host()}/ws/integrations/{integration.pk}/",
+    }
+
+
+def service_or_error(service_id, *, show_internal: bool):
+    """The catalogue entry a user may start, or the message explaining why not."""
+    service = get_catalogue().get(service_id) if isinstance(service_id, str) else None
+    if service is None or (service.internal and not show_internal):
+        return None, f"Unknown service {service_id!r}."
+    return service, None
+
+
+async def start_integration(request, service_id):
+    """Create the integration for the user's team and queue its first step (shared with the form)."""
+    user = await request.auser()
+    service, message = service_or_error(service_id, show_internal=settings.SHOW_INTERNAL_SERVICES)
+    if service is None:
+        return None, message
+    team = await sync_to_async(user_team)(user)
+    if team is None:
+        return None, "You are not a member of any team."
+    integration = await sync_to_async(integration_create)(team=team, user=user, service=service)
+    await wake_workers()
+    return integration, None
+
+
+@require_POST
+async def integration_list_create(request):
+    if not (await request.auser()).is_authenticated:
+        return error(401, "Log in first.")
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        return error(400, "The body must be JSON.")
+    integration, message = await start_integration(request, body.get("service") if isinstance(body, dict) else None)
+    if integration is None:
+        return error(400, message)
+    return JsonResponse(_links(request, integration), status=201)
+
+
+@require_GET
+async def integration_detail(request, pk: int):
+    integration = await _integration(request, pk)
+    seq, data = await sync_to_async(selectors.snapshot)(integration.pk)
+    return JsonResponse({"id": integration.pk, "seq": seq, **data, **_links(request, integration)})
+
+
+@require_GET
+async def integration_events(request, pk: int):
+    integration = await _integration(request, pk)
+    try:
+        since = int(request.GET.get("since", "0"))
+    except ValueError:
+        return error(400, "since must be an integer.")
+    events = await sync_to_async(selectors.events_since)(integration.pk, since)
+    if events is None:
+        return error(410, f"Events after {since} cannot be replayed; load the snapshot instead.")
+    return JsonResponse(events, safe=False)
+
+
+@require_http_methods(["GET", "POST"])
+async def integration_schema(request, pk: int):
+    integration = await _integration(request, pk)
+    if integration.source_schema is None:
+        return error(409, "The schema has not been loaded yet.")
+    if request.method == "GET":
+        return JsonResponse(
+            {
+                "schemas": selectable_schemas(integration.source_schema),
+                "locked_tables": locked_count(integration.source_schema),
+            }
+        )
+    try:
+        body = json.loads(request.body or b"{}")
+        selected = validate_selection(integration.source_schema, body.get("selected") if isinstance(body, dict) else None)
+    except ValueError as exc:  # SelectionError and bad JSON alike
+        return error(400, str(exc) if isinstance(exc, SelectionError) else "The body must be JSON.")
+    try:
+        events = await sync_to_async(services.selection_record)(integration.pk, selected)
+    except services.Conflict as exc:
+        return error(409, str(exc))
+    await publish(events)
+    await wake_workers()
+    return JsonResponse({"selected": selected}, status=202)
+
+
+@require_POST
+async def integration_retry(request, pk: int):
+    integration = await _integration(request, pk)
+    try:
+        events = await sync_to_async(services.step_retry)(integration.pk)
+    except services.Conflict as exc:
+        return error(409, str(exc))
+    await publish(events)
+    await wake_workers()
+    return JsonResponse({"retrying": True}, status=202)
+
+
+def json_404(view):
+    """API endpoints answer 404 as JSON (another team's integration looks exactly like a missing one)."""
+
+    async def wrapped(request, *args, **kwargs):
+        try:
+            return await view(request, *args, **kwargs)
+        except Http404:
+            return error(404, "Not found.")
+
+    return wrapped

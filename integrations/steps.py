@@ -1,0 +1,257 @@
+"""The set-up steps. Each is an idempotent async function: run again after a crash at any point, it
+neither creates a second Fivetran connection nor a second Table row, and the runner's lease-guarded
+transitions make sure it never emits a second event for the same transition.
+"""
+
+import asyncio
+import time
+from datetime import timedelta
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
+
+from connectors.catalogue import get_catalogue
+from connectors.fivetran import SchemaConfig, get_client
+from integrations import services
+from integrations.events import isoformat
+from integrations.status import SyncVerdict, assess
+from integrations.step_api import CheckAgain, Done, Failed, Skipped, StepContext, WaitForUser
+from warehouse.tables import count_landed, destination_tables, register_tables
+
+SCHEMA_PROGRESS_SECONDS = 10
+TABLES_EVENT_PAGE = 100
+
+
+def _absolute(path: str) -> str:
+    return f"{settings.PUBLIC_URL}{path}"
+
+
+async def _new_card_return_url(ctx: StepContext) -> str:
+    """Persist a fresh one-time nonce first, so the return can be verified whatever happens next."""
+    ctx.integration = await sync_to_async(services.return_nonce_renew)(ctx.integration.pk)
+    path = reverse("integrations:authorized", args=[ctx.integration.pk])
+    return _absolute(f"{path}?token={services.return_token(ctx.integration)}")
+
+
+async def _save(ctx: StepContext, **fields) -> None:
+    ctx.integration = await sync_to_async(services.integration_update)(ctx.integration.pk, **fields)
+
+
+def _service(ctx: StepContext):
+    return get_catalogue().get(ctx.integration.service)
+
+
+def schema_summary(config: SchemaConfig) -> dict:
+    """What the table-selection page and the JSON API show; locked tables are kept but flagged."""
+    return {
+        "schemas": [
+            {
+                "name": schema.name,
+                "name_in_destination": schema.name_in_destination,
+                "enabled": schema.enabled,
+                "tables": [
+                    {
+                        "name": table.name,
+                        "name_in_destination": table.name_in_destination,
+                        "enabled": table.enabled,
+                        "locked": not table.patch_allowed,
+                        "reason": table.patch_reason,
+                    }
+                    for table in schema.tables.values()
+                ],
+            }
+            for schema in config.schemas.values()
+        ]
+    }
+
+
+def selectable_count(summary: dict) -> int:
+    return sum(1 for schema in summary["schemas"] for table in schema["tables"] if not table["locked"])
+
+
+# -- the steps, in order ----------------------------------------------------------------------------
+
+
+async def create_connection(ctx: StepContext):
+    integration = ctx.integration
+    if not integration.connection_id:
+        client = get_client()
+        redirect_uri = await _new_card_return_url(ctx)
+        # A crash after Fivetran created the connection but before we saved its id leaves a
+        # connection under our (unique) schema name: adopt it instead of paying for a second one.
+        existing = await client.find_connection(
+            group_id=settings.FIVETRAN_GROUP_ID, schema_name=integration.schema_name
+        )
+        if existing is not None:
+            connection = existing
+            card_uri = await client.connect_card(existing.id, redirect_uri=redirect_uri)
+        else:
+            connection, card_uri = await client.create_connection(
+                group_id=settings.FIVETRAN_GROUP_ID,
+                service=_service(ctx),
+                schema_name=integration.schema_name,
+                redirect_uri=redirect_uri,
+            )
+        await _save(ctx, connection_id=connection.id, connect_card_uri=card_uri)
+    return Done(detail={"connection_id": ctx.integration.connection_id})
+
+
+async def connect_card(ctx: StepContext):
+    connection = await get_client().get_connection(ctx.integration.connection_id)
+    if connection.status.setup_state == "connected":
+        return Done(detail={"setup_state": "connected"})
+    message = ""
+    if not ctx.integration.return_nonce:
+        # The user came back (the one-time link is spent) without finishing: offer a fresh card.
+        redirect_uri = await _new_card_return_url(ctx)
+        card_uri = await get_client().connect_card(ctx.integration.connection_id, redirect_uri=redirect_uri)
+        await _save(ctx, connect_card_uri=card_uri)
+        message = "The account is not connected yet: open the Connect Card again."
+    return WaitForUser("connect_card", ctx.integration.connect_card_uri, message)
+
+
+async def load_schema(ctx: StepContext):
+    # Reading (or reloading) a schema can take minutes on some sources: say so while it runs.
+    fetch = asyncio.ensure_future(get_client().get_schema_config(ctx.integration.connection_id))
+    started = time.monotonic()
+    while True:
+        done, _ = await asyncio.wait({fetch}, timeout=SCHEMA_PROGRESS_SECONDS)
+        if done:
+            break
+        waited = int(time.monotonic() - started)
+        await ctx.report(message=f"Fivetran is reading the source's schema ({waited} s so far)")
+    summary = schema_summary(fetch.result())
+    await _save(ctx, source_schema=summary)
+    tables = sum(len(schema["tables"]) for schema in summary["schemas"])
+    return Done(detail={"schemas": len(summary["schemas"]), "tables": tables})
+
+
+async def select_tables(ctx: StepContext):
+    service = _service(ctx)
+    if service.single_table:
+        return Skipped(f"{service.name} syncs a single table: there is nothing to choose.")
+    if selectable_count(ctx.integration.source_schema or {"schemas": []}) == 0:
+        return Skipped("Fivetran decides which tables this connector syncs.")
+    url = reverse("integrations:setup", args=[ctx.integration.pk])
+    return WaitForUser("select_tables", _absolute(url), "Choose the tables to sync.")
+
+
+def _default_selection(config: SchemaConfig) -> dict[str, list[str]]:
+    return {
+        schema.name: [table.name for table in schema.tables.values() if table.enabled and table.patch_allowed]
+        for schema in config.schemas.values()
+        if schema.enabled
+    }
+
+
+async def update_schema(ctx: StepContext):
+    client = get_client()
+    connection_id = ctx.integration.connection_id
+    current = await client.get_schema_config(connection_id)
+    selected = ctx.integration.selection
+    if selected is None:  # table selection was skipped: keep what Fivetran proposes
+        selected = _default_selection(current)
+    config = await client.update_schema_config(connection_id, current, selected)
+    expected = destination_tables(_service(ctx), ctx.integration.schema_name, config)
+    await _save(ctx, destination_tables=expected)
+    return Done(detail={"tables": sum(len(tables) for tables in expected.values())})
+
+
+async def start_sync(ctx: StepContext):
+    client = get_client()
+    connection_id = ctx.integration.connection_id
+    if not ctx.scratch.get("baseline_recorded"):
+        # Record the baseline before anything can start: completion is judged against it.
+        connection = await client.get_connection(connection_id)
+        await _save(
+            ctx, baseline_succeeded_at=connection.succeeded_at, baseline_failed_at=connection.failed_at
+        )
+        await ctx.save_scratch({**ctx.scratch, "baseline_recorded": True})
+    await client.set_paused(connection_id, False)
+    # Harmless after unpausing, and it makes the historical sync start sooner.
+    await client.sync(connection_id)
+    return Done()
+
+
+def _poll_intervals() -> tuple[float, float]:
+    # With webhooks Fivetran rings us; the timer is only the fallback, so it can be slower.
+    if settings.FIVETRAN_WEBHOOK_SECRET:
+        return settings.SETUP_POLL_WITH_WEBHOOKS
+    return settings.SETUP_POLL_WITHOUT_WEBHOOKS
+
+
+async def historical_sync(ctx: StepContext):
+    integration = ctx.integration
+    client = get_client()
+    connection = await client.get_connection(integration.connection_id)
+    verdict = assess(
+        connection,
+        baseline_succeeded_at=integration.baseline_succeeded_at,
+        baseline_failed_at=integration.baseline_failed_at,
+    )
+    scratch = dict(ctx.scratch)
+    if verdict.verdict is SyncVerdict.DONE:
+        return Done(detail={"succeeded_at": isoformat(connection.succeeded_at)})
+    if verdict.verdict in (SyncVerdict.NEEDS_RECONNECT, SyncVerdict.NEEDS_CARD):
+        action = scratch.get("action") or {}
+        if action.get("kind") != "reconnect" or not integration.return_nonce:
+            redirect_uri = await _new_card_return_url(ctx)
+            card_uri = await client.connect_card(integration.connection_id, redirect_uri=redirect_uri)
+            await _save(ctx, connect_card_uri=card_uri)
+        return WaitForUser("reconnect", ctx.integration.connect_card_uri, verdict.message)
+    if verdict.verdict is SyncVerdict.FAILED_RETRYING:
+        failures = set(scratch.get("failures", []))
+        failures.add(isoformat(connection.failed_at))
+        scratch["failures"] = sorted(failures)
+        if len(failures) >= settings.SETUP_SYNC_FAILURE_LIMIT:
+            return Failed("sync_failed", f"{verdict.message} ({len(failures)} failed attempts)", retryable=True)
+    if verdict.verdict is SyncVerdict.PAUSED:
+        await client.set_paused(integration.connection_id, False)
+    started_at = ctx.step.started_at or timezone.now()
+    if timezone.now() - started_at > timedelta(seconds=settings.SETUP_SYNC_TIMEOUT_SECONDS):
+        # Never treat a timeout as success (the first implementation registered tables anyway).
+        return Failed("sync_timeout", "The historical sync did not finish in time.", retryable=True)
+    expected = integration.destination_tables or {}
+    total = sum(len(tables) for tables in expected.values())
+    landed = await count_landed(expected)
+    await ctx.report(done=landed, total=total, unit="tables", message=verdict.message)
+    first, longest = _poll_intervals()
+    interval = min(longest, scratch.get("interval", first / 2) * 2)
+    scratch["interval"] = interval
+    return CheckAgain(interval, scratch=scratch)
+
+
+async def register_tables_step(ctx: StepContext):
+    integration = ctx.integration
+    expected = integration.destination_tables or {}
+
+    async def on_progress(done: int, total: int) -> None:
+        await ctx.report(done=done, total=total, unit="tables", message="Registering the BigQuery tables")
+
+    registration = await register_tables(integration, expected, on_progress=on_progress)
+    if registration.missing:
+        waited = (timezone.now() - (ctx.step.started_at or timezone.now())).total_seconds()
+        if waited < settings.SETUP_TABLES_GRACE_SECONDS:
+            await ctx.report(
+                done=len(registration.registered),
+                total=len(registration.registered) + len(registration.missing),
+                unit="tables",
+                message=f"{len(registration.missing)} tables are not in BigQuery yet; waiting for them.",
+            )
+            return CheckAgain(min(30.0, settings.SETUP_TABLES_GRACE_SECONDS / 10))
+    tables = [
+        {"name": table.name, "dataset": table.dataset, "num_rows": table.num_rows}
+        for table in registration.registered
+    ]
+    pages = [
+        ("tables.registered", {"count": len(tables), "tables": tables[start : start + TABLES_EVENT_PAGE]})
+        for start in range(0, len(tables), TABLES_EVENT_PAGE)
+    ]
+    message = f"{len(tables)} tables registered"
+    if registration.missing:
+        message += f"; {len(registration.missing)} selected tables never appeared: " + ", ".join(
+            registration.missing[:10]
+        )
+    return Done(detail={"tables": len(tables), "missing": registration.missing}, message=message, events=pages)

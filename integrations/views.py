@@ -1,0 +1,73 @@
+"""Pages of the set-up. Thin: load through the team access check, call a service, render."""
+
+from asgiref.sync import sync_to_async
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from integrations import selectors, services
+from integrations.api import _integration, start_integration
+from integrations.events import wake_workers
+from integrations.flow import STEPS
+from integrations.models import Integration
+from integrations.selection import locked_count, selectable_schemas
+
+
+@login_required
+def integration_list(request):
+    integrations = Integration.objects.filter(team__members=request.user).order_by("-created_at")
+    return render(request, "integrations/list.html", {"integrations": integrations})
+
+
+@require_POST
+async def integration_create_form(request):
+    if not (await request.auser()).is_authenticated:
+        return redirect(f"{reverse('login')}?next={reverse('connectors:catalogue')}")
+    integration, message = await start_integration(request, request.POST.get("service"))
+    if integration is None:
+        return HttpResponseBadRequest(message)
+    return redirect("integrations:flow", pk=integration.pk)
+
+
+@require_GET
+async def integration_flow(request, pk: int):
+    if not (await request.auser()).is_authenticated:
+        return redirect(f"{reverse('login')}?next={request.path}")
+    integration = await _integration(request, pk)
+    seq, snapshot = await sync_to_async(selectors.snapshot)(integration.pk)
+    context = {"integration": integration, "seq": seq, "snapshot": snapshot, "step_specs": STEPS}
+    return await sync_to_async(render)(request, "integrations/flow.html", context)
+
+
+@require_GET
+async def integration_setup(request, pk: int):
+    if not (await request.auser()).is_authenticated:
+        return redirect(f"{reverse('login')}?next={request.path}")
+    integration = await _integration(request, pk)
+    if integration.source_schema is None:
+        return redirect("integrations:flow", pk=integration.pk)
+    context = {
+        "integration": integration,
+        "schemas": selectable_schemas(integration.source_schema),
+        "locked_tables": locked_count(integration.source_schema),
+    }
+    return await sync_to_async(render)(request, "integrations/setup.html", context)
+
+
+@require_GET
+async def connect_card_return(request, pk: int):
+    """Where Fivetran's Connect Card sends the user back. The signed one-time token in our URL
+    proves the return; Fivetran's own query parameters (id=...) are only logged."""
+    if not (await request.auser()).is_authenticated:
+        return redirect(f"{reverse('login')}?next={request.get_full_path()}")
+    integration = await _integration(request, pk)
+    try:
+        await sync_to_async(services.connect_card_returned)(integration.pk, request.GET.get("token", ""))
+    except services.InvalidReturn as exc:
+        return HttpResponseBadRequest(str(exc))
+    await wake_workers()
+    await sync_to_async(messages.info)(request, "Checking the connection with Fivetran…")
+    return redirect("integrations:flow", pk=integration.pk)

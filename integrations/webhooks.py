@@ -1,0 +1,44 @@
+"""Fivetran's webhook: a signed doorbell. It never changes state itself; it makes the waiting sync
+step re-check the connection now (the step then reads Fivetran's status)."""
+
+import hashlib
+import hmac
+import json
+import logging
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.http import HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from integrations import services
+from integrations.events import wake_workers
+
+logger = logging.getLogger(__name__)
+SIGNATURE_HEADER = "X-Fivetran-Signature-256"
+
+
+def signature_valid(body: bytes, signature: str | None, secret: str | None) -> bool:
+    if not secret or not signature:
+        return False
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    # Fivetran sends upper-case hex; compare case-insensitively, in constant time, on the raw body.
+    return hmac.compare_digest(expected.upper(), signature.strip().upper())
+
+
+@csrf_exempt
+@require_POST
+async def fivetran_webhook(request):
+    if not signature_valid(request.body, request.headers.get(SIGNATURE_HEADER), settings.FIVETRAN_WEBHOOK_SECRET):
+        return JsonResponse({"error": "bad or missing signature"}, status=401)
+    try:
+        payload = json.loads(request.body)
+    except ValueError:
+        return JsonResponse({"error": "the body must be JSON"}, status=400)
+    # Newer payloads may say connection_id; older ones connector_id.
+    connection_id = payload.get("connection_id") or payload.get("connector_id")
+    logger.info("fivetran webhook %s for %s", payload.get("event"), connection_id)
+    if connection_id and await sync_to_async(services.sync_status_changed)(connection_id):
+        await wake_workers()
+    return HttpResponse(status=204)

@@ -1,0 +1,138 @@
+"""A whole set-up environment for flow tests: the Fivetran emulator writing into the BigQuery
+stand-in, settings pointed at both, a demo team, and a driver that runs the worker until a state."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.contrib.auth import get_user_model
+
+from connectors import fivetran
+from connectors.catalogue import get_catalogue
+from integrations import services
+from integrations.events import envelope
+from integrations.flow import integration_create
+from integrations.models import Integration, IntegrationEvent
+from integrations.runner import Runner
+from teams.models import Team
+from tests.bigquery_fixtures import bigquery_standin  # noqa: F401  (fixture)
+from tests.fivetran_fixtures import GROUP_ID, running_emulator
+
+SYNC_SECONDS = 0.6
+
+
+@pytest.fixture(scope="session")
+def flow_emulator(bigquery_standin):  # noqa: F811
+    with tempfile.TemporaryDirectory(prefix="flow-emulator-") as data_dir:
+        with running_emulator(
+            Path(data_dir),
+            sync_seconds=SYNC_SECONDS,
+            bigquery_endpoint=bigquery_standin.endpoint,
+            bigquery_project=bigquery_standin.project,
+        ) as running:
+            yield running
+
+
+@pytest.fixture
+def flow_settings(settings, flow_emulator, bigquery_standin):  # noqa: F811
+    settings.FIVETRAN_API_URL = flow_emulator.api_url
+    settings.FIVETRAN_API_KEY = flow_emulator.api_key
+    settings.FIVETRAN_API_SECRET = flow_emulator.api_secret
+    settings.FIVETRAN_GROUP_ID = GROUP_ID
+    settings.FIVETRAN_WEBHOOK_SECRET = None
+    settings.SETUP_POLL_WITHOUT_WEBHOOKS = (0.1, 0.2)
+    settings.SETUP_TABLES_GRACE_SECONDS = 2
+    settings.SETUP_LEASE_SECONDS = 5
+    settings.BIGQUERY_API_ENDPOINT = bigquery_standin.endpoint
+    settings.BIGQUERY_PROJECT = bigquery_standin.project
+    settings.PUBLIC_URL = "http://testserver"
+    fivetran._clients.clear()  # the shared client must be rebuilt from these settings
+    flow_emulator.clear_faults()
+    yield settings
+    fivetran._clients.clear()
+
+
+@pytest.fixture
+def team_user(db):
+    user = get_user_model().objects.create_user(username=f"user{time.monotonic_ns()}", password="pw")
+    team = Team.objects.create(name="Team")
+    team.members.add(user)
+    return team, user
+
+
+def new_integration(team, user, service_id: str) -> Integration:
+    return integration_create(team=team, user=user, service=get_catalogue().get(service_id))
+
+
+class Driver:
+    """Runs a worker over one integration until it reaches a state (no wall-clock sleeps beyond polling)."""
+
+    def __init__(self, integration_id: int, runner: Runner | None = None):
+        self.integration_id = integration_id
+        self.runner = runner or Runner()
+
+    async def state(self) -> Integration:
+        return await Integration.objects.aget(pk=self.integration_id)
+
+    async def step(self, name: str):
+        integration = await self.state()
+        return await integration.steps.aget(name=name)
+
+    async def run_until(self, predicate, timeout: float = 30.0) -> Integration:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            await self.runner.run_until_idle()
+            integration = await self.state()
+            if await predicate(integration):
+                return integration
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"timed out; last state {integration.state}: {await self.describe()}")
+
+    async def until_state(self, *states: str, timeout: float = 30.0) -> Integration:
+        async def reached(integration):
+            return integration.state in states
+
+        return await self.run_until(reached, timeout)
+
+    async def until_waiting(self, step_name: str, timeout: float = 30.0) -> Integration:
+        async def waiting(integration):
+            step = await integration.steps.aget(name=step_name)
+            return step.state == "waiting_for_user"
+
+        return await self.run_until(waiting, timeout)
+
+    async def describe(self) -> list[tuple[str, str, str]]:
+        integration = await self.state()
+        return [(s.name, s.state, s.message) async for s in integration.steps.order_by("position")]
+
+    async def events(self) -> list[dict]:
+        return [
+            envelope(event)
+            async for event in IntegrationEvent.objects.filter(integration_id=self.integration_id).order_by("seq")
+        ]
+
+    async def return_from_card(self, emulator, *, complete: bool = True) -> None:
+        """What the user's browser does: finish the Connect Card and come back through our return URL."""
+        integration = await self.state()
+        if complete:
+            emulator.complete_card(integration.connection_id)
+        redirect_uri = parse_qs(urlparse(integration.connect_card_uri).query)["redirect_uri"][0]
+        token = parse_qs(urlparse(redirect_uri).query)["token"][0]
+        await sync_to_async(services.connect_card_returned)(self.integration_id, token)
+
+    async def choose_tables(self, selected: dict | None = None) -> dict:
+        integration = await self.state()
+        if selected is None:  # everything the user may choose
+            selected = {
+                schema["name"]: [t["name"] for t in schema["tables"] if not t["locked"]]
+                for schema in integration.source_schema["schemas"]
+            }
+            selected = {schema: tables for schema, tables in selected.items() if tables}
+        await sync_to_async(services.selection_record)(self.integration_id, selected)
+        return selected

@@ -1,0 +1,262 @@
+"""The set-up flow end to end on the real worker code, the Fivetran emulator (over HTTP) and the
+BigQuery stand-in (through the real client)."""
+
+import asyncio
+
+import jsonschema
+import pytest
+from asgiref.sync import sync_to_async
+
+from integrations import services
+from integrations.event_schemas import frame_schema
+from integrations.models import Integration, SetupStep, Table
+from integrations.runner import Runner
+from tests.flow_fixtures import Driver, flow_emulator, flow_settings, new_integration, team_user  # noqa: F401
+from warehouse.bigquery import make_client
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def validate_all(events: list[dict]) -> None:
+    for event in events:
+        jsonschema.validate(event, frame_schema(event["type"]))
+
+
+def types(events: list[dict]) -> list[str]:
+    return [event["type"] for event in events]
+
+
+async def start(team_user, service_id: str) -> Driver:  # noqa: F811
+    team, user = team_user
+    integration = await sync_to_async(new_integration)(team, user, service_id)
+    return Driver(integration.pk)
+
+
+def connections_named(emulator, schema_name: str) -> list[dict]:
+    response = emulator.api("GET", "/connections", params={"schema": schema_name, "limit": 1000})
+    return [item for item in response.json()["data"]["items"] if item["schema"].split(".")[0] == schema_name]
+
+
+async def test_hubspot_set_up_reaches_ready_with_registered_tables(flow_settings, flow_emulator, team_user):  # noqa: F811
+    driver = await start(team_user, "hubspot")
+    integration = await driver.until_waiting("connect_card")
+    events = await driver.events()
+    assert types(events) == ["step.started", "step.completed", "step.started", "action.required"]
+    assert events[-1]["data"]["kind"] == "connect_card"
+    assert events[-1]["data"]["url"].startswith(flow_emulator.url + "/connect-card/setup")
+
+    await driver.return_from_card(flow_emulator)
+    integration = await driver.until_waiting("select_tables")
+    locked = [t for s in integration.source_schema["schemas"] for t in s["tables"] if t["locked"]]
+    assert locked, "every sample has tables Fivetran will not let the user deselect"
+    schema = integration.source_schema["schemas"][0]
+    chosen = [t["name"] for t in schema["tables"] if not t["locked"]][:2]
+    await driver.choose_tables({schema["name"]: chosen})
+
+    integration = await driver.until_state("ready")
+    events = await driver.events()
+    validate_all(events)
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    assert types(events)[-1] == "setup.completed"
+    completed = [e["data"]["step"] for e in events if e["type"] == "step.completed"]
+    assert completed == [
+        "create_connection", "connect_card", "load_schema", "select_tables",
+        "update_schema", "start_sync", "historical_sync", "register_tables",
+    ]
+    # What landed: the chosen tables plus the locked ones Fivetran always syncs, with real row counts.
+    expected = {name for tables in integration.destination_tables.values() for name in tables}
+    tables = [t async for t in Table.objects.filter(integration=integration)]
+    assert {t.name for t in tables} == expected
+    assert len(expected) >= len(chosen) + 1
+    client = make_client(flow_settings.BIGQUERY_PROJECT, endpoint=flow_settings.BIGQUERY_API_ENDPOINT)
+    for table in tables:
+        assert table.num_rows == client.get_table(f"{table.project}.{table.dataset}.{table.name}").num_rows
+    registered = [e for e in events if e["type"] == "tables.registered"]
+    assert sum(len(e["data"]["tables"]) for e in registered) == len(tables)
+    assert len(connections_named(flow_emulator, integration.schema_name)) == 1
+
+
+async def test_database_connector_lands_one_dataset_per_schema(flow_settings, flow_emulator, team_user):  # noqa: F811
+    driver = await start(team_user, "postgres")
+    await driver.until_waiting("connect_card")
+    await driver.return_from_card(flow_emulator)
+    await driver.until_waiting("select_tables")
+    selected = await driver.choose_tables()
+    integration = await driver.until_state("ready")
+    assert len(selected) >= 2
+    datasets = set(integration.destination_tables)
+    assert len(datasets) >= 2
+    assert all(dataset.startswith(integration.schema_name + "_") for dataset in datasets)
+    assert {t.dataset async for t in Table.objects.filter(integration=integration)} == datasets
+
+
+async def test_single_table_connector_skips_table_selection(flow_settings, flow_emulator, team_user):  # noqa: F811
+    driver = await start(team_user, "google_sheets")
+    await driver.until_waiting("connect_card")
+    await driver.return_from_card(flow_emulator)
+    integration = await driver.until_state("ready")
+    events = await driver.events()
+    validate_all(events)
+    assert [e["data"]["step"] for e in events if e["type"] == "step.skipped"] == ["select_tables"]
+    assert await Table.objects.filter(integration=integration).acount() == 1
+
+
+class Crash(BaseException):
+    """A process dying: not an Exception, so nothing in the worker catches it."""
+
+
+async def test_crash_after_create_before_commit_adopts_the_connection(
+    flow_settings, flow_emulator, team_user, monkeypatch  # noqa: F811
+):
+    flow_settings.SETUP_LEASE_SECONDS = 0.5
+    driver = await start(team_user, "stripe")
+    real_update = services.integration_update
+    crashed = []
+
+    def crash_once(integration_id, **fields):
+        if "connection_id" in fields and not crashed:
+            crashed.append(fields["connection_id"])
+            raise Crash()
+        return real_update(integration_id, **fields)
+
+    monkeypatch.setattr(services, "integration_update", crash_once)
+    with pytest.raises(Crash):
+        await Runner(owner="dies").run_until_idle()
+    assert crashed
+    integration = await driver.state()
+    assert integration.connection_id == ""  # the id never reached our database
+    await asyncio.sleep(0.6)  # the dead worker's lease expires; another worker takes the step
+    integration = await Driver(integration.pk, Runner(owner="survivor")).until_waiting("connect_card")
+    assert integration.connection_id == crashed[0]
+    assert len(connections_named(flow_emulator, integration.schema_name)) == 1
+    events = await driver.events()
+    assert types(events).count("step.completed") == 1
+    assert [e for e in events if e["type"] == "step.started" and e["data"]["step"] == "create_connection"][0][
+        "data"
+    ]["attempt"] == 1
+
+
+async def test_create_survives_rate_limit_and_server_errors(flow_settings, flow_emulator, team_user):  # noqa: F811
+    flow_emulator.fault("rate_limit", path="/connections", times=1, retry_after=1)
+    flow_emulator.fault("server_error", path="/connections", times=1, status=503)
+    driver = await start(team_user, "zendesk")
+    integration = await driver.until_waiting("connect_card")
+    assert len(connections_named(flow_emulator, integration.schema_name)) == 1
+
+
+async def _to_sync(driver: Driver, emulator) -> Integration:
+    await driver.until_waiting("connect_card")
+    await driver.return_from_card(emulator)
+    await driver.until_waiting("select_tables")
+    await driver.choose_tables()
+    return await driver.run_until(_sync_started)
+
+
+async def _sync_started(integration) -> bool:
+    step = await integration.steps.aget(name="start_sync")
+    return step.state == "done"
+
+
+async def test_a_failed_sync_is_shown_as_retrying_then_completes(flow_settings, flow_emulator, team_user):  # noqa: F811
+    driver = await start(team_user, "jira")
+    await driver.until_waiting("connect_card")
+    integration = await driver.state()
+    flow_emulator.fault("fail_sync", connection_id=integration.connection_id, times=1)
+    await driver.return_from_card(flow_emulator)
+    await driver.until_waiting("select_tables")
+    await driver.choose_tables()
+    await driver.until_state("ready")
+    messages = [e["data"]["message"] for e in await driver.events() if e["type"] == "step.progress"]
+    assert any("failed, Fivetran is retrying" in message for message in messages)
+
+
+async def test_repeated_sync_failures_fail_the_step_and_retry_starts_attempt_two(
+    flow_settings, flow_emulator, team_user  # noqa: F811
+):
+    flow_settings.SETUP_SYNC_FAILURE_LIMIT = 2
+    driver = await start(team_user, "github")
+    await driver.until_waiting("connect_card")
+    integration = await driver.state()
+    flow_emulator.fault("fail_sync", connection_id=integration.connection_id, times=2)
+    await driver.return_from_card(flow_emulator)
+    await driver.until_waiting("select_tables")
+    await driver.choose_tables()
+    integration = await driver.until_state("failed")
+    events = await driver.events()
+    failed = [e for e in events if e["type"] == "step.failed"]
+    assert failed[-1]["data"]["step"] == "historical_sync"
+    assert failed[-1]["data"]["error"]["code"] == "sync_failed"
+    assert await Table.objects.filter(integration=integration).acount() == 0
+
+    await sync_to_async(services.step_retry)(integration.pk)
+    await driver.until_state("ready")
+    started = [e["data"] for e in await driver.events() if e["type"] == "step.started"]
+    assert started[-2] == {"step": "historical_sync", "attempt": 2}
+
+
+async def test_a_sync_that_never_finishes_times_out_as_a_failure(flow_settings, flow_emulator, team_user):  # noqa: F811
+    flow_settings.SETUP_SYNC_TIMEOUT_SECONDS = 0
+    driver = await start(team_user, "intercom")
+    await _to_sync(driver, flow_emulator)
+    integration = await driver.until_state("failed")
+    step = await integration.steps.aget(name="historical_sync")
+    assert step.error_code == "sync_timeout"
+    register = await integration.steps.aget(name="register_tables")
+    assert register.state == SetupStep.State.PENDING
+    assert await Table.objects.filter(integration=integration).acount() == 0
+
+
+async def test_a_broken_connection_asks_to_reconnect_then_completes(flow_settings, flow_emulator, team_user):  # noqa: F811
+    driver = await start(team_user, "salesforce")
+    await driver.until_waiting("connect_card")
+    integration = await driver.state()
+    flow_emulator.fault("break", connection_id=integration.connection_id)
+    await driver.return_from_card(flow_emulator)
+    await driver.until_waiting("select_tables")
+    await driver.choose_tables()
+    await driver.until_waiting("historical_sync")
+    actions = [e["data"] for e in await driver.events() if e["type"] == "action.required"]
+    assert actions[-1]["kind"] == "reconnect"
+    await driver.return_from_card(flow_emulator)
+    await driver.until_state("ready")
+
+
+async def test_a_rescheduled_sync_says_why_and_completes(flow_settings, flow_emulator, team_user):  # noqa: F811
+    driver = await start(team_user, "shopify")
+    await driver.until_waiting("connect_card")
+    integration = await driver.state()
+    flow_emulator.fault("reschedule", connection_id=integration.connection_id, retry_after=1)
+    await driver.return_from_card(flow_emulator)
+    await driver.until_waiting("select_tables")
+    await driver.choose_tables()
+    await driver.until_state("ready")
+    messages = [e["data"]["message"] for e in await driver.events() if e["type"] == "step.progress"]
+    assert any("quota" in message for message in messages)
+
+
+async def test_returning_without_finishing_the_card_offers_a_fresh_one(flow_settings, flow_emulator, team_user):  # noqa: F811
+    driver = await start(team_user, "mailchimp")
+    await driver.until_waiting("connect_card")
+    first = (await driver.state()).connect_card_uri
+    await driver.return_from_card(flow_emulator, complete=False)
+    await driver.runner.run_until_idle()
+    integration = await driver.until_waiting("connect_card")
+    assert integration.connect_card_uri != first
+    actions = [e for e in await driver.events() if e["type"] == "action.required"]
+    assert len(actions) == 2
+
+
+async def test_a_replayed_or_forged_card_return_is_refused(flow_settings, flow_emulator, team_user):  # noqa: F811
+    driver = await start(team_user, "amplitude")
+    await driver.until_waiting("connect_card")
+    await driver.return_from_card(flow_emulator)
+    with pytest.raises(services.InvalidReturn):
+        await driver.return_from_card(flow_emulator)  # the same link again
+    with pytest.raises(services.InvalidReturn):
+        await sync_to_async(services.connect_card_returned)(driver.integration_id, "forged")
+
+
+async def test_selection_is_refused_when_not_waiting_for_it(flow_settings, team_user):  # noqa: F811
+    driver = await start(team_user, "hubspot")
+    with pytest.raises(services.Conflict):
+        await sync_to_async(services.selection_record)(driver.integration_id, {"x": ["y"]})

@@ -1,0 +1,88 @@
+"""The emulator's BigQuery writer lands tables the registration then finds."""
+
+import asyncio
+
+import pytest
+from asgiref.sync import sync_to_async
+
+from connectors.emulator.writer import LandedTable
+from integrations.models import Integration
+from teams.models import Team
+from tests.bigquery_fixtures import bigquery_settings, bigquery_standin, standin_client, unique_name  # noqa: F401
+from warehouse.bigquery import call_options
+from warehouse.emulator_writer import BigQueryWriter, synthetic_ndjson, synthetic_value
+from warehouse.tables import register_tables
+
+COLUMNS = (
+    ("id", "INT64"),
+    ("email", "STRING"),
+    ("score", "FLOAT64"),
+    ("active", "BOOL"),
+    ("amount", "NUMERIC"),
+    ("created_on", "DATE"),
+    ("properties", "JSON"),
+    ("_fivetran_synced", "TIMESTAMP"),
+    ("_fivetran_deleted", "BOOL"),
+)
+
+
+def landed(dataset, table, row_count, columns=COLUMNS):
+    return LandedTable(connection_id="conn_1", service="hubspot", dataset=dataset, table=table,
+                       columns=columns, row_count=row_count)
+
+
+@pytest.fixture
+def writer(bigquery_standin):
+    writer = BigQueryWriter(bigquery_standin.endpoint, bigquery_standin.project)
+    yield writer
+    writer.close()
+
+
+def test_synthetic_rows_are_deterministic_and_typed():
+    assert synthetic_ndjson(COLUMNS, 3) == synthetic_ndjson(COLUMNS, 3)
+    assert synthetic_value("id", "INT64", 1) == synthetic_value("id", "INT64", 0) + 1
+    assert synthetic_value("_fivetran_deleted", "BOOL", 7) is False
+    assert synthetic_value("email", "STRING", 4) == "email_4"
+
+
+async def test_writer_lands_columns_and_rows(writer, standin_client):
+    dataset = unique_name("written")
+    await asyncio.gather(writer.write_table(landed(dataset, "contact", 25)), writer.write_table(landed(dataset, "empty", 0)))
+
+    contact = await sync_to_async(standin_client.get_table)(f"local-project.{dataset}.contact", **call_options())
+    assert [(f.name, f.field_type) for f in contact.schema] == list(COLUMNS)
+    assert contact.num_rows == 25
+    rows = await sync_to_async(lambda: list(standin_client.list_rows(contact, max_results=50, **call_options())))()
+    assert len(rows) == 25
+    assert sorted(row["id"] for row in rows) == [synthetic_value("id", "INT64", i) for i in range(25)]
+    assert all(row["_fivetran_deleted"] is False for row in rows)
+
+    empty = await sync_to_async(standin_client.get_table)(f"local-project.{dataset}.empty", **call_options())
+    assert empty.num_rows == 0
+    dataset_info = await sync_to_async(standin_client.get_dataset)(dataset, **call_options())
+    assert dataset_info.location == "US"
+
+
+async def test_a_rewrite_replaces_the_table(writer, standin_client):
+    dataset = unique_name("rewritten")
+    await writer.write_table(landed(dataset, "deal", 10))
+    await writer.write_table(landed(dataset, "deal", 4, columns=(("id", "INT64"), ("stage", "STRING"))))
+    deal = await sync_to_async(standin_client.get_table)(f"local-project.{dataset}.deal", **call_options())
+    assert [f.name for f in deal.schema] == ["id", "stage"]
+    assert deal.num_rows == 4
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_registration_finds_what_the_writer_wrote(writer, bigquery_settings):
+    @sync_to_async
+    def make():
+        team = Team.objects.create(name="Acme")
+        return Integration.objects.create(team=team, service="hubspot", name="HubSpot", schema_name=unique_name("t1_hubspot"))
+
+    integration = await make()
+    await writer.write_table(landed(integration.schema_name, "contact", 12))
+    registration = await register_tables(integration, {integration.schema_name: ["contact", "deal"]})
+    [contact] = registration.registered
+    assert (contact.name, contact.num_rows) == ("contact", 12)
+    assert {"name": "_fivetran_synced", "type": "TIMESTAMP"} in contact.columns
+    assert registration.missing == [f"{integration.schema_name}.deal"]

@@ -1,0 +1,116 @@
+"""The Fivetran emulator's destination: writes each synced table into BigQuery (the stand-in).
+
+Rows are synthetic and deterministic: every value derives from the column's name and type and
+the row's index, so two syncs of the same table land the same data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import threading
+import zlib
+from datetime import date, datetime, timedelta, timezone
+from typing import TYPE_CHECKING
+
+from google.cloud import bigquery
+
+from warehouse.bigquery import call_options, make_client, setting
+
+if TYPE_CHECKING:
+    from connectors.emulator.writer import LandedTable
+
+_EPOCH = datetime(2024, 1, 1, tzinfo=timezone.utc)
+
+
+def synthetic_value(column: str, type_: str, index: int):
+    """The value of `column` in row `index`: JSON-ready, stable across runs and processes."""
+    seed = zlib.crc32(column.encode())
+    if column == "_fivetran_deleted":
+        return False
+    match type_.upper():
+        case "INT64" | "INTEGER":
+            return seed % 1000 + index
+        case "FLOAT64" | "FLOAT":
+            return round((seed % 1000) / 10 + index * 1.5, 2)
+        case "NUMERIC" | "BIGNUMERIC":
+            return f"{seed % 1000 + index}.25"
+        case "BOOL" | "BOOLEAN":
+            return (seed + index) % 2 == 0
+        case "TIMESTAMP":
+            return (_EPOCH + timedelta(minutes=seed % 1440 + index)).isoformat()
+        case "DATETIME":
+            return (_EPOCH + timedelta(minutes=seed % 1440 + index)).replace(tzinfo=None).isoformat()
+        case "DATE":
+            return (date(2024, 1, 1) + timedelta(days=(seed + index) % 3650)).isoformat()
+        case "JSON":
+            return json.dumps({"column": column, "row": index})
+        case _:
+            return f"{column}_{index}"
+
+
+def synthetic_ndjson(columns: tuple[tuple[str, str], ...], row_count: int) -> bytes:
+    lines = (
+        json.dumps({name: synthetic_value(name, type_, index) for name, type_ in columns})
+        for index in range(row_count)
+    )
+    return ("\n".join(lines) + "\n").encode()
+
+
+class BigQueryWriter:
+    """`DestinationWriter` (contracts C) writing into BigQuery through the real client."""
+
+    def __init__(self, endpoint: str | None, project: str, *, location: str | None = None):
+        if location is None:
+            location = _settings_location()
+        self.project = project
+        self.location = location
+        self._client = make_client(project, endpoint=endpoint, location=location)
+        self._datasets_ready: set[str] = set()
+        self._lock = threading.Lock()
+
+    async def write_table(self, table: LandedTable) -> None:
+        await asyncio.to_thread(self._write, table)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _write(self, landed: LandedTable) -> None:
+        self._ensure_dataset(landed.dataset)
+        schema = [bigquery.SchemaField(name, type_) for name, type_ in landed.columns]
+        reference = f"{self.project}.{landed.dataset}.{landed.table}"
+        # Fivetran replaces the table's contents on a re-sync; drop and create gives the same.
+        self._client.delete_table(reference, not_found_ok=True, **call_options())
+        table = self._client.create_table(bigquery.Table(reference, schema=schema), **call_options())
+        if landed.row_count <= 0:
+            return
+        job_config = bigquery.LoadJobConfig(
+            source_format=bigquery.SourceFormat.NEWLINE_DELIMITED_JSON,
+            schema=schema,
+            write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE,
+        )
+        options = call_options()
+        # No `size=`: the stand-in refuses multipart uploads, a resumable upload works everywhere.
+        job = self._client.load_table_from_file(
+            io.BytesIO(synthetic_ndjson(landed.columns, landed.row_count)),
+            table,
+            job_config=job_config,
+            location=self.location,
+            timeout=options["timeout"],
+        )
+        job.result(**options)
+
+    def _ensure_dataset(self, dataset_id: str) -> None:
+        with self._lock:
+            if dataset_id in self._datasets_ready:
+                return
+        dataset = bigquery.Dataset(f"{self.project}.{dataset_id}")
+        dataset.location = self.location
+        self._client.create_dataset(dataset, exists_ok=True, **call_options())
+        with self._lock:
+            self._datasets_ready.add(dataset_id)
+
+
+def _settings_location() -> str:
+    return setting("BIGQUERY_LOCATION", None) or "US"
