@@ -138,22 +138,13 @@ async def select_tables(ctx: StepContext):
     return WaitForUser("select_tables", _absolute(url), "Choose the tables to sync.")
 
 
-def _default_selection(config: SchemaConfig) -> dict[str, list[str]]:
-    return {
-        schema.name: [table.name for table in schema.tables.values() if table.enabled and table.patch_allowed]
-        for schema in config.schemas.values()
-        if schema.enabled
-    }
-
-
 async def update_schema(ctx: StepContext):
     client = get_client()
     connection_id = ctx.integration.connection_id
-    current = await client.get_schema_config(connection_id)
-    selected = ctx.integration.selection
-    if selected is None:  # table selection was skipped: keep what Fivetran proposes
-        selected = _default_selection(current)
-    config = await client.update_schema_config(connection_id, current, selected)
+    config = await client.get_schema_config(connection_id)
+    if ctx.integration.selection is not None:
+        config = await client.update_schema_config(connection_id, config, ctx.integration.selection)
+    # else table selection was skipped: keep what Fivetran proposes, there was nothing to choose.
     expected = destination_tables(_service(ctx), ctx.integration.schema_name, config)
     await _save(ctx, destination_tables=expected)
     return Done(detail={"tables": sum(len(tables) for tables in expected.values())})

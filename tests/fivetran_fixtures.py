@@ -68,7 +68,13 @@ class Emulator:
 
 
 @contextlib.contextmanager
-def running_emulator(data_dir: Path, *, sync_seconds: float = 2.0) -> Iterator[Emulator]:
+def running_emulator(
+    data_dir: Path,
+    *,
+    sync_seconds: float = 2.0,
+    bigquery_endpoint: str | None = None,
+    bigquery_project: str = "local-project",
+) -> Iterator[Emulator]:
     """Start `python -m connectors.emulator` on a free port; stop it on exit."""
     port = free_port()
     emulator = Emulator(url=f"http://127.0.0.1:{port}", api_key=API_KEY, api_secret=API_SECRET)
@@ -90,6 +96,8 @@ def running_emulator(data_dir: Path, *, sync_seconds: float = 2.0) -> Iterator[E
         "--data-dir",
         str(data_dir),
     ]
+    if bigquery_endpoint:  # the emulator then writes what it syncs into this BigQuery (stand-in)
+        command += ["--bigquery-endpoint", bigquery_endpoint, "--bigquery-project", bigquery_project]
     with open(log_path, "wb") as log:
         # A file, not a pipe: a full pipe would block the emulator's logging.
         process = subprocess.Popen(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy())

@@ -21,7 +21,6 @@ from integrations.flow import integration_create
 from integrations.models import Integration, IntegrationEvent
 from integrations.runner import Runner
 from teams.models import Team
-from tests.bigquery_fixtures import bigquery_standin  # noqa: F401  (fixture)
 from tests.fivetran_fixtures import GROUP_ID, running_emulator
 
 SYNC_SECONDS = 0.6

@@ -11,7 +11,7 @@ from integrations import services
 from integrations.event_schemas import frame_schema
 from integrations.models import Integration, SetupStep, Table
 from integrations.runner import Runner
-from tests.flow_fixtures import Driver, flow_emulator, flow_settings, new_integration, team_user  # noqa: F401
+from tests.flow_fixtures import Driver, new_integration
 from warehouse.bigquery import make_client
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -26,7 +26,7 @@ def types(events: list[dict]) -> list[str]:
     return [event["type"] for event in events]
 
 
-async def start(team_user, service_id: str) -> Driver:  # noqa: F811
+async def start(team_user, service_id: str) -> Driver:
     team, user = team_user
     integration = await sync_to_async(new_integration)(team, user, service_id)
     return Driver(integration.pk)
@@ -37,7 +37,7 @@ def connections_named(emulator, schema_name: str) -> list[dict]:
     return [item for item in response.json()["data"]["items"] if item["schema"].split(".")[0] == schema_name]
 
 
-async def test_hubspot_set_up_reaches_ready_with_registered_tables(flow_settings, flow_emulator, team_user):  # noqa: F811
+async def test_hubspot_set_up_reaches_ready_with_registered_tables(flow_settings, flow_emulator, team_user):
     driver = await start(team_user, "hubspot")
     integration = await driver.until_waiting("connect_card")
     events = await driver.events()
@@ -76,7 +76,7 @@ async def test_hubspot_set_up_reaches_ready_with_registered_tables(flow_settings
     assert len(connections_named(flow_emulator, integration.schema_name)) == 1
 
 
-async def test_database_connector_lands_one_dataset_per_schema(flow_settings, flow_emulator, team_user):  # noqa: F811
+async def test_database_connector_lands_one_dataset_per_schema(flow_settings, flow_emulator, team_user):
     driver = await start(team_user, "postgres")
     await driver.until_waiting("connect_card")
     await driver.return_from_card(flow_emulator)
@@ -90,7 +90,7 @@ async def test_database_connector_lands_one_dataset_per_schema(flow_settings, fl
     assert {t.dataset async for t in Table.objects.filter(integration=integration)} == datasets
 
 
-async def test_single_table_connector_skips_table_selection(flow_settings, flow_emulator, team_user):  # noqa: F811
+async def test_single_table_connector_skips_table_selection(flow_settings, flow_emulator, team_user):
     driver = await start(team_user, "google_sheets")
     await driver.until_waiting("connect_card")
     await driver.return_from_card(flow_emulator)
@@ -106,7 +106,7 @@ class Crash(BaseException):
 
 
 async def test_crash_after_create_before_commit_adopts_the_connection(
-    flow_settings, flow_emulator, team_user, monkeypatch  # noqa: F811
+    flow_settings, flow_emulator, team_user, monkeypatch
 ):
     flow_settings.SETUP_LEASE_SECONDS = 0.5
     driver = await start(team_user, "stripe")
@@ -136,7 +136,7 @@ async def test_crash_after_create_before_commit_adopts_the_connection(
     ]["attempt"] == 1
 
 
-async def test_create_survives_rate_limit_and_server_errors(flow_settings, flow_emulator, team_user):  # noqa: F811
+async def test_create_survives_rate_limit_and_server_errors(flow_settings, flow_emulator, team_user):
     flow_emulator.fault("rate_limit", path="/connections", times=1, retry_after=1)
     flow_emulator.fault("server_error", path="/connections", times=1, status=503)
     driver = await start(team_user, "zendesk")
@@ -157,7 +157,7 @@ async def _sync_started(integration) -> bool:
     return step.state == "done"
 
 
-async def test_a_failed_sync_is_shown_as_retrying_then_completes(flow_settings, flow_emulator, team_user):  # noqa: F811
+async def test_a_failed_sync_is_shown_as_retrying_then_completes(flow_settings, flow_emulator, team_user):
     driver = await start(team_user, "jira")
     await driver.until_waiting("connect_card")
     integration = await driver.state()
@@ -171,7 +171,7 @@ async def test_a_failed_sync_is_shown_as_retrying_then_completes(flow_settings, 
 
 
 async def test_repeated_sync_failures_fail_the_step_and_retry_starts_attempt_two(
-    flow_settings, flow_emulator, team_user  # noqa: F811
+    flow_settings, flow_emulator, team_user
 ):
     flow_settings.SETUP_SYNC_FAILURE_LIMIT = 2
     driver = await start(team_user, "github")
@@ -194,7 +194,7 @@ async def test_repeated_sync_failures_fail_the_step_and_retry_starts_attempt_two
     assert started[-2] == {"step": "historical_sync", "attempt": 2}
 
 
-async def test_a_sync_that_never_finishes_times_out_as_a_failure(flow_settings, flow_emulator, team_user):  # noqa: F811
+async def test_a_sync_that_never_finishes_times_out_as_a_failure(flow_settings, flow_emulator, team_user):
     flow_settings.SETUP_SYNC_TIMEOUT_SECONDS = 0
     driver = await start(team_user, "intercom")
     await _to_sync(driver, flow_emulator)
@@ -206,7 +206,7 @@ async def test_a_sync_that_never_finishes_times_out_as_a_failure(flow_settings, 
     assert await Table.objects.filter(integration=integration).acount() == 0
 
 
-async def test_a_broken_connection_asks_to_reconnect_then_completes(flow_settings, flow_emulator, team_user):  # noqa: F811
+async def test_a_broken_connection_asks_to_reconnect_then_completes(flow_settings, flow_emulator, team_user):
     driver = await start(team_user, "salesforce")
     await driver.until_waiting("connect_card")
     integration = await driver.state()
@@ -221,7 +221,7 @@ async def test_a_broken_connection_asks_to_reconnect_then_completes(flow_setting
     await driver.until_state("ready")
 
 
-async def test_a_rescheduled_sync_says_why_and_completes(flow_settings, flow_emulator, team_user):  # noqa: F811
+async def test_a_rescheduled_sync_says_why_and_completes(flow_settings, flow_emulator, team_user):
     driver = await start(team_user, "shopify")
     await driver.until_waiting("connect_card")
     integration = await driver.state()
@@ -234,7 +234,7 @@ async def test_a_rescheduled_sync_says_why_and_completes(flow_settings, flow_emu
     assert any("quota" in message for message in messages)
 
 
-async def test_returning_without_finishing_the_card_offers_a_fresh_one(flow_settings, flow_emulator, team_user):  # noqa: F811
+async def test_returning_without_finishing_the_card_offers_a_fresh_one(flow_settings, flow_emulator, team_user):
     driver = await start(team_user, "mailchimp")
     await driver.until_waiting("connect_card")
     first = (await driver.state()).connect_card_uri
@@ -246,7 +246,7 @@ async def test_returning_without_finishing_the_card_offers_a_fresh_one(flow_sett
     assert len(actions) == 2
 
 
-async def test_a_replayed_or_forged_card_return_is_refused(flow_settings, flow_emulator, team_user):  # noqa: F811
+async def test_a_replayed_or_forged_card_return_is_refused(flow_settings, flow_emulator, team_user):
     driver = await start(team_user, "amplitude")
     await driver.until_waiting("connect_card")
     await driver.return_from_card(flow_emulator)
@@ -256,7 +256,7 @@ async def test_a_replayed_or_forged_card_return_is_refused(flow_settings, flow_e
         await sync_to_async(services.connect_card_returned)(driver.integration_id, "forged")
 
 
-async def test_selection_is_refused_when_not_waiting_for_it(flow_settings, team_user):  # noqa: F811
+async def test_selection_is_refused_when_not_waiting_for_it(flow_settings, team_user):
     driver = await start(team_user, "hubspot")
     with pytest.raises(services.Conflict):
         await sync_to_async(services.selection_record)(driver.integration_id, {"x": ["y"]})

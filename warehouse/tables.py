@@ -11,6 +11,7 @@ Two halves, so each can be run and measured alone:
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from asgiref.sync import sync_to_async
+from django.db import connection, transaction
+from django.utils import timezone
 from google.api_core.exceptions import NotFound
 from google.cloud import bigquery
 
@@ -98,8 +101,6 @@ class Registration:
 class TableStore:
     """The database half of registration, for one integration. Synchronous: call off the loop."""
 
-    _UPDATED = ["project", "num_rows", "num_bytes", "modified", "columns", "updated_at"]
-
     def __init__(self, integration: Integration, project: str):
         self.integration = integration
         self.project = project
@@ -112,26 +113,34 @@ class TableStore:
         }
 
     def save_page(self, page: Sequence[TableMetadata]) -> int:
-        """Create or update the page's rows in one bulk statement; returns how many were written."""
+        """Create or update the page's changed rows with one upsert statement; returns how many."""
         changed = []
         for meta in page:
             key = (meta.dataset, meta.name)
             self.seen.add(key)
             values = (self.project, meta.num_rows, meta.num_bytes, meta.modified, meta.column_dicts())
             existing = self._existing.get(key)
-            if existing is not None and existing[1] == values:
-                continue
-            changed.append(
-                Table(integration=self.integration, project=self.project, dataset=meta.dataset, name=meta.name,
-                      num_rows=meta.num_rows, num_bytes=meta.num_bytes, modified=meta.modified,
-                      columns=meta.column_dicts())
-            )
+            if existing is None or existing[1] != values:
+                changed.append(meta)
         if changed:
-            Table.objects.bulk_create(
-                changed, update_conflicts=True, unique_fields=["integration", "dataset", "name"],
-                update_fields=self._UPDATED,
-            )
+            self._upsert(changed)
         return len(changed)
+
+    def _upsert(self, page: Sequence[TableMetadata]) -> None:
+        # One prepared INSERT ... ON CONFLICT DO UPDATE executed for the page (SQLite and
+        # PostgreSQL). bulk_create(update_conflicts=True) does the same but spends ~90% of its time
+        # compiling every value in Python and, on SQLite, splits a page into 99-row statements.
+        ops = connection.ops
+        columns_field = Table._meta.get_field("columns")
+        now = ops.adapt_datetimefield_value(timezone.now())
+        rows = [
+            (self.integration.pk, self.project, meta.dataset, meta.name, meta.num_rows, meta.num_bytes,
+             ops.adapt_datetimefield_value(meta.modified),
+             columns_field.get_db_prep_save(meta.column_dicts(), connection), now, now)
+            for meta in page
+        ]
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.executemany(_upsert_sql(), rows)
 
     def remove_unseen(self) -> int:
         """Delete the rows of tables this run did not see (gone from BigQuery or no longer enabled)."""
@@ -142,6 +151,22 @@ class TableStore:
 
     def registered(self) -> list[Table]:
         return list(Table.objects.filter(integration=self.integration))
+
+
+@functools.cache
+def _upsert_sql() -> str:
+    quote = connection.ops.quote_name
+    field = Table._meta.get_field
+    names = ["integration", "project", "dataset", "name", "num_rows", "num_bytes", "modified", "columns",
+             "created_at", "updated_at"]
+    columns = [quote(field(name).column) for name in names]
+    key = columns[:1] + columns[2:4]
+    updated = [column for column in columns[1:] if column not in key and column != quote("created_at")]
+    return (
+        f"INSERT INTO {quote(Table._meta.db_table)} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))}) "
+        f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET "
+        + ", ".join(f"{column} = excluded.{column}" for column in updated)
+    )
 
 
 def _wanted(expected: Mapping[str, Collection[str]]) -> dict[str, set[str]]:
