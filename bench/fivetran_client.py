@@ -20,8 +20,8 @@ from connectors.fivetran import ACCEPT_V2, FivetranClient
 from tests.fivetran_fixtures import GROUP_ID, Emulator, running_emulator
 
 CONCURRENCY = 100
-ROUND_SECONDS = 3.0
-ROUNDS = 2
+ROUND_SECONDS = 2.0
+ROUNDS = 3
 WARMUP_SECONDS = 0.5
 
 

@@ -1,6 +1,6 @@
 """Bench: registering 10,000 tables of one dataset, bulk (TableStore) against one row at a time.
 
-    python -m bench.register_tables [--tables 10000] [--standin-tables 1200]
+    python -m bench.register_tables [--tables 10000] [--standin-tables 1100]
 
 Runs on SQLite in a temporary VAR_DIR. The database half is fed table metadata directly (what
 `register_tables` hands it page by page); a full run through the BigQuery stand-in follows with
@@ -88,8 +88,9 @@ def _measure(function):
 
     counter = _StatementCounter()
     logger = logging.getLogger("django.db.backends")
-    previous = logger.level
+    previous, propagate = logger.level, logger.propagate
     logger.setLevel(logging.DEBUG)
+    logger.propagate = False
     logger.addHandler(counter)
     forced = connection.force_debug_cursor
     connection.force_debug_cursor = True
@@ -101,6 +102,7 @@ def _measure(function):
         connection.force_debug_cursor = forced
         logger.removeHandler(counter)
         logger.setLevel(previous)
+        logger.propagate = propagate
     return elapsed, counter.statements, counter.total, result
 
 
@@ -185,7 +187,7 @@ def bench_full_run(count: int, endpoint: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.register_tables")
     parser.add_argument("--tables", type=int, default=10_000)
-    parser.add_argument("--standin-tables", type=int, default=1_200, help="0 skips the stand-in run")
+    parser.add_argument("--standin-tables", type=int, default=1_100, help="0 skips the stand-in run")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="bench-register-") as tmp:

@@ -445,7 +445,7 @@ class FivetranClient:
                 await budget.wait(failure)
                 if failure.error.status == 429:
                     continue  # rate limited: the create was refused, nothing to look for
-                existing = None
+                existing = await self.find_connection(group_id=group_id, schema_name=connection_schema)
                 if existing is not None:
                     logger.warning(
                         "Fivetran create of %s answered %s but connection %s exists; using it",

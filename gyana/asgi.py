@@ -7,14 +7,17 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gyana.settings")
 
+from django.conf import settings  # noqa: E402
+from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 from django.core.asgi import get_asgi_application  # noqa: E402
 
-django_http = get_asgi_application()
+# In DEBUG daphne serves static/ itself (make run is one process); in production a proxy or CDN
+# serves the output of `collectstatic`.
+django_http = ASGIStaticFilesHandler(get_asgi_application()) if settings.DEBUG else get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ChannelNameRouter, ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
-from django.conf import settings  # noqa: E402
 
 from consumers.routing import websocket_urlpatterns  # noqa: E402
 from integrations.worker import SetupWorkerConsumer, ensure_in_process_worker  # noqa: E402
@@ -58,10 +61,12 @@ http_app = mount(settings.EMULATOR_MOUNT, emulator_app(), django_http) if settin
 
 channel_router = ChannelNameRouter({settings.SETUP_WORKER_CHANNEL: SetupWorkerConsumer.as_asgi()})
 
+websocket_app = AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+
 routes = ProtocolTypeRouter(
     {
         "http": http_app,
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": websocket_app,
         "channel": channel_router,
     }
 )

@@ -85,13 +85,17 @@ DATA_SCHEMAS: dict[str, dict] = {
         },
     ),
     "step.completed": _object(
-        ["step", "duration_ms", "detail"], {"step": _step_name, "duration_ms": _count, "detail": {"type": "object"}}
+        ["step", "duration_ms", "detail"],
+        {"step": _step_name, "duration_ms": _count, "detail": {"type": "object"}, "message": {"type": "string"}},
     ),
     "step.skipped": _object(["step", "reason"], {"step": _step_name, "reason": {"type": "string"}}),
     "step.failed": _object(
         ["step", "error", "retryable"], {"step": _step_name, "error": _error, "retryable": {"type": "boolean"}}
     ),
-    "action.required": _action,
+    "action.required": {
+        **_action,
+        "properties": {**_action["properties"], "step": _step_name, "message": {"type": "string"}},
+    },
     "tables.registered": _object(
         ["count", "tables"], {"count": _count, "tables": {"type": "array", "items": _table, "maxItems": 100}}
     ),

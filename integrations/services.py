@@ -169,7 +169,12 @@ def step_complete(
             append_event(
                 integration_id,
                 "step.completed",
-                {"step": step.name, "duration_ms": _duration_ms(step.started_at, now) or 0, "detail": detail},
+                {
+                    "step": step.name,
+                    "duration_ms": _duration_ms(step.started_at, now) or 0,
+                    "detail": detail,
+                    "message": message,
+                },
             )
         ]
     step.finished_at = now
@@ -215,7 +220,7 @@ def step_wait_for_user(step_id: int, *, owner: str, kind: str, url: str, message
     _set_state(step.integration_id, State.WAITING_FOR_USER)
     if unchanged:
         return []
-    return [append_event(step.integration_id, "action.required", action)]
+    return [append_event(step.integration_id, "action.required", {**action, "step": step.name, "message": message})]
 
 
 @transaction.atomic

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from integrations import views
+from integrations import tables_views, views
 
 app_name = "integrations"
 urlpatterns = [
@@ -9,4 +9,6 @@ urlpatterns = [
     path("<int:pk>/flow/", views.integration_flow, name="flow"),
     path("<int:pk>/setup/", views.integration_setup, name="setup"),
     path("<int:pk>/authorized/", views.connect_card_return, name="authorized"),
+    path("<int:pk>/", tables_views.integration_tables, name="tables"),
+    path("<int:pk>/tables/<int:table_pk>/preview/", tables_views.table_preview, name="table_preview"),
 ]

@@ -202,11 +202,11 @@ async def test_a_flooding_client_is_closed_4429():
 
 
 async def test_a_foreign_origin_is_refused_by_the_application():
-    from gyana.asgi import application
+    from gyana.asgi import websocket_app
 
     _, integration = await make_member_and_integration()
     comm = WebsocketCommunicator(
-        application, f"/ws/integrations/{integration.pk}/", headers=[(b"origin", b"http://evil.example")]
+        websocket_app, f"/ws/integrations/{integration.pk}/", headers=[(b"origin", b"http://evil.example")]
     )
     connected, _ = await comm.connect()
     assert not connected

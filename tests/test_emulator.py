@@ -22,7 +22,6 @@ from connectors.emulator.services import load_services
 from connectors.emulator.testing import EmulatorProcess, ServerThread, WebhookReceiver
 from connectors.emulator.writer import LandedTable
 
-FIXTURES = Path("/work/shared/reference/fivetran-fixtures")
 GROUP = "embedded_group"
 REDIRECT = "http://127.0.0.1:9/integrations/connections/17/authorized?next=%2Fdone&tab=setup"
 
@@ -120,6 +119,10 @@ def webhook_for(api: httpx.Client, receiver: WebhookReceiver, secret: str = "whs
 
 def events_for(receiver: WebhookReceiver, connection_id: str) -> list[dict]:
     return [json.loads(item["body"]) for item in receiver.received if json.loads(item["body"])["connector_id"] == connection_id]
+
+
+def sync_ends(receiver: WebhookReceiver, connection_id: str) -> list[dict]:
+    return [event for event in events_for(receiver, connection_id) if event["event"] == "sync_end"]
 
 
 def decode_jwt_payload(token: str) -> dict:
@@ -595,8 +598,8 @@ def test_fail_sync_fault_sets_failed_at_and_retries(api, receiver):
     assert failed["status"]["update_state"] == "delayed" and failed["status"]["setup_state"] == "connected"
     done = wait_for_state(api, created["id"], historical_done, "retry")
     assert done["succeeded_at"] > done["failed_at"]
-    ends = [e["data"]["status"] for e in events_for(receiver, created["id"]) if e["event"] == "sync_end"]
-    assert ends[:2] == ["FAILED", "SUCCESSFUL"]
+    ends = wait_for(lambda: (e := sync_ends(receiver, created["id"])) and len(e) >= 2 and e, what="two sync_end events")
+    assert [end["data"]["status"] for end in ends[:2]] == ["FAILED", "SUCCESSFUL"]
 
 
 def test_break_fault_needs_the_card_again(api, receiver):
@@ -609,7 +612,7 @@ def test_break_fault_needs_the_card_again(api, receiver):
     assert broken["failed_at"] is not None
     time.sleep(1.0)  # no retry while broken
     assert details(api, created["id"])["status"]["setup_state"] == "broken"
-    end = wait_for(lambda: [e for e in events_for(receiver, created["id"]) if e["event"] == "sync_end"], what="sync_end")[0]
+    end = wait_for(lambda: sync_ends(receiver, created["id"]), what="sync_end")[0]
     assert end["data"]["status"] == "FAILURE_WITH_TASK" and end["data"]["taskType"] == "reconnect"
 
     card = api.post(f"/v1/connections/{created['id']}/connect-card", json={"connect_card_config": {"redirect_uri": REDIRECT}})
@@ -629,8 +632,8 @@ def test_reschedule_fault_waits_then_continues(api, receiver):
     rescheduled = wait_for_state(api, created["id"], lambda d: d["status"]["sync_state"] == "rescheduled", "rescheduled")
     assert "rescheduled_for" in rescheduled["status"] and rescheduled["failed_at"] is None
     wait_for_state(api, created["id"], historical_done, "sync after reschedule")
+    ends = wait_for(lambda: (e := sync_ends(receiver, created["id"])) and len(e) >= 2 and e, what="two sync_end events")
     events = events_for(receiver, created["id"])
-    ends = [e for e in events if e["event"] == "sync_end"]
     assert ends[0]["data"]["status"] == "RESCHEDULED" and "rescheduledAt" in ends[0]["data"]
     assert ends[-1]["data"]["status"] == "SUCCESSFUL"
     starts = [e["sync_id"] for e in events if e["event"] == "sync_start"]
@@ -752,3 +755,40 @@ def test_every_service_has_a_sample_with_a_locked_table_and_valid_types():
     assert row_count("stripe", "s", "charge") == row_count("stripe", "s", "charge")
     stripe = {t.name for t in sample_source(load_services()["stripe"], {"schema": "s"})[0].tables}
     assert {"charge", "customer", "invoice", "subscription", "refund", "payout"} <= stripe
+
+
+# --- mounting and the CLI -----------------------------------------------------------------------------------------
+
+
+def test_mounted_under_a_prefix_the_card_uri_and_log_use_it(tmp_path):
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    outer = Starlette(routes=[Mount("/_emulator/fivetran", app=create_app(data_dir=tmp_path, sync_seconds=0.2))])
+    server = ServerThread(outer).start()
+    try:
+        with httpx.Client(base_url=f"{server.url}/_emulator/fivetran", auth=("emulator-key", "emulator-secret")) as api:
+            created = create(api)
+            uri = created["connect_card"]["uri"]
+            assert uri.startswith(f"{server.url}/_emulator/fivetran/connect-card/setup?")
+            submit = httpx.post(uri, data={"auth": created["connect_card"]["token"], "api_key": "k", "action": "save"})
+            assert submit.status_code == 303 and f"id={created['id']}" in submit.headers["location"]
+            assert details(api, created["id"])["status"]["setup_state"] == "connected"
+            paths = [item["path"] for item in api.get("/_control/requests").json()["items"]]
+            assert "/v1/connections" in paths and "/connect-card/setup" in paths
+    finally:
+        server.stop()
+
+
+def test_cli_exits_with_a_clear_message_when_the_bigquery_writer_is_missing(tmp_path):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['warehouse.emulator_writer'] = None\n"
+        "from connectors.emulator.__main__ import main\n"
+        f"main(['--data-dir', {str(tmp_path)!r}, '--bigquery-endpoint', 'http://127.0.0.1:9'])"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=30)
+    assert result.returncode != 0
+    assert "warehouse.emulator_writer" in result.stderr and "Traceback" not in result.stderr

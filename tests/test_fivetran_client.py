@@ -272,8 +272,12 @@ async def test_update_schema_config_enables_exactly_the_selection(client, emulat
     locked, free = locked_and_free(config)
     assert locked and len(free) >= 3
     chosen = free[:2]
+    # Locked tables keep their state whatever the selection says: the enabled ones are left out
+    # of it (not "deselected"), the disabled ones are put in it (not "selected").
+    locked_off = [(s, t) for s, t in locked if not config.schemas[s].tables[t].enabled]
+    assert locked_off and len(locked_off) < len(locked), "expected locked tables both on and off"
     selection: dict[str, list[str]] = {}
-    for schema, table in [*chosen, locked[0]]:
+    for schema, table in [*chosen, *locked_off]:
         selection.setdefault(schema, []).append(table)
 
     updated = await client.update_schema_config(connection.id, config, selection)

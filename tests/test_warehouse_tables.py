@@ -225,17 +225,17 @@ def statements(captured) -> list[str]:
 
 def test_store_writes_a_page_in_bulk_and_skips_unchanged_rows():
     integration = make_integration()
-    page = [TableMetadata("ds", f"t{index}", index, 0, None, (("id", "INT64"),)) for index in range(50)]
+    page = [TableMetadata("ds", f"t{index}", index, 0, None, (("id", "INT64"),)) for index in range(1000)]
     store = TableStore(integration, "p")
     with CaptureQueriesContext(connection) as queries:
-        assert store.save_page(page) == 50
+        assert store.save_page(page) == 1000
     assert len(statements(queries)) == 1
 
     store = TableStore(integration, "p")
-    changed = [*page[:49], TableMetadata("ds", "t49", 1000, 0, None, (("id", "INT64"),))]
+    changed = [*page[:999], TableMetadata("ds", "t999", 5, 0, None, (("id", "INT64"),))]
     with CaptureQueriesContext(connection) as queries:
         assert store.save_page(changed) == 1
         assert store.remove_unseen() == 0
     assert len(statements(queries)) == 1
-    assert Table.objects.get(integration=integration, name="t49").num_rows == 1000
-    assert Table.objects.filter(integration=integration).count() == 50
+    assert Table.objects.get(integration=integration, name="t999").num_rows == 5
+    assert Table.objects.filter(integration=integration).count() == 1000

@@ -12,8 +12,14 @@ Fixed here:
   extension file shipped in the duckdb-extension-spatial wheel instead, and skip the optional
   `avro` download. DuckDB's extension directory and bqemulator's upload staging live under DIR.
 - Paging: `tables.list` and `datasets.list` ignore `pageToken` and never send `nextPageToken`
-  (1,200 tables list as 1,000). `PagingMiddleware` pages them like BigQuery: sorted by id,
-  `maxResults` (default and cap 1,000), an opaque `nextPageToken`, `totalItems` kept.
+  (1,200 tables list as 1,000), and list in insertion order. `PagingMiddleware` pages them like
+  BigQuery: sorted by id, `maxResults` (default and cap 1,000), an opaque `nextPageToken`
+  (a forged one answers 400), `totalItems` kept.
+- Readiness: /readyz cannot tell which process answers, so a launcher whose stand-in died on a
+  busy port would take another server for it. Every answer carries `x-standin-pid`, and
+  `start_standin` waits for its own process's pid.
+- Logging: bqemulator's start-up calls `logging.basicConfig(force=True)` and logs a few debug
+  lines before its own level applies; running it as a subprocess keeps both out of the host.
 
 Further gaps, left as they are (production code must not depend on them either way):
 - `num_bytes` is always 0 and `modified` never changes after a write; DML `INSERT` leaves

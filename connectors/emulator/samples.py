@@ -403,6 +403,7 @@ DATABASE_SCHEMAS: dict[str, list[tuple[str, bool, list[str]]]] = {
                 "sessions: _id user_id started_at expires_at",
                 "events: _id user_id type payload:JSON occurred_at",
                 "!system_profile: _id op ns millis:INT64 ts:TIMESTAMP",
+                "-change_log: _id collection operation document:JSON logged_at",
             ],
         ),
         ("Sales Ops", False, _SALES_OPS_SCHEMA),

@@ -41,6 +41,7 @@
     this.deadAfterMs = options.deadAfterMs || 75000;
     this.state = "idle";
     this.socket = null;
+    this.everConnected = false;
     this.attempts = 0;
     this.seenIds = [];
     this.seenIdSet = new Set();
@@ -105,9 +106,15 @@
 
   FlowClient.prototype._connect = function () {
     var self = this;
-    this._setState(this.attempts === 0 && this.lastFrameAt === 0 ? "connecting" : "reconnecting");
+    this._setState(this.everConnected ? "reconnecting" : "connecting");
+    this.everConnected = true;
     var socket = new WebSocket(this.socketUrl());
     this.socket = socket;
+    socket.onopen = function () {
+      if (self.socket !== socket) return;
+      self.lastFrameAt = Date.now();
+      self._setState("live");
+    };
     socket.onmessage = function (message) {
       if (self.socket !== socket) return;
       self._receive(message.data);
@@ -168,10 +175,8 @@
     }
     this.lastFrameAt = Date.now();
     this.pingSent = false;
-    if (this.state !== "live") {
-      this.attempts = 0;
-      this._setState("live");
-    }
+    // Only a frame proves the server is really serving us (it may accept and then close).
+    this.attempts = 0;
     if (frame.type === "heartbeat") {
       this._dispatch(frame);
       return;
