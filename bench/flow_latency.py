@@ -27,11 +27,11 @@ import asyncio
 import json
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from bench._child import run_in_child
 
 TARGET_RATIO = 1.5
 POLL_SECONDS = 1.0
@@ -229,8 +229,8 @@ def _run() -> None:
     import redis
     from django.core.management import call_command
 
-    from tests.process_fixtures import spawn_daphne, wait_http
     from tests.conftest import free_port
+    from tests.process_fixtures import spawn_daphne, wait_http
 
     sizes = [int(s) for s in os.environ.get("BENCH_LATENCY_WATCHERS", "1,100,1000").split(",") if s.strip()]
     events = int(os.environ.get("BENCH_LATENCY_EVENTS", "400"))
@@ -277,22 +277,7 @@ def _run() -> None:
 
 
 def main() -> None:
-    """Run in a child process: the bench needs its own Django settings (SQLite, Redis)."""
-    with tempfile.TemporaryDirectory(prefix="bench-latency-") as var_dir:
-        env = {key: value for key, value in os.environ.items()
-               if not key.startswith(("DATABASE_", "REDIS_", "FIVETRAN_", "SETUP_", "VAR_DIR"))}
-        env.update(
-            DJANGO_SETTINGS_MODULE="gyana.settings",
-            VAR_DIR=var_dir,
-            DATABASE_URL=f"sqlite:///{var_dir}/bench.sqlite3",
-            REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
-            # Not the embedded emulator: nothing here talks to Fivetran.
-            FIVETRAN_API_URL="http://127.0.0.1:9/v1",
-            DEBUG="1",
-            LOG_LEVEL="WARNING",
-            PYTHONUNBUFFERED="1",
-        )
-        subprocess.run([sys.executable, "-m", "bench.flow_latency", "--run"], cwd=REPO, env=env, check=True)
+    run_in_child("bench.flow_latency", REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"))
 
 
 if __name__ == "__main__":

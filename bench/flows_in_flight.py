@@ -29,13 +29,13 @@ VAR_DIR; channel layer: in-memory (one worker, nothing to deliver across process
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
+
+from bench._child import run_in_child
 
 REPO = Path(__file__).resolve().parent.parent
 TARGET_RSS_MB = 300
@@ -260,20 +260,7 @@ def _overdue_steps() -> int:
 
 
 def main() -> None:
-    """Run in a child process: the bench needs its own Django settings (SQLite, a fresh VAR_DIR)."""
-    with tempfile.TemporaryDirectory(prefix="bench-flows-") as var_dir:
-        env = {key: value for key, value in os.environ.items()
-               if not key.startswith(("DATABASE_", "REDIS_", "FIVETRAN_", "SETUP_", "BIGQUERY_", "VAR_DIR"))}
-        env.update(
-            DJANGO_SETTINGS_MODULE="gyana.settings",
-            VAR_DIR=var_dir,
-            DATABASE_URL=f"sqlite:///{var_dir}/bench.sqlite3",
-            FIVETRAN_API_URL="http://127.0.0.1:9/v1",  # replaced for the worker by the emulator's
-            DEBUG="1",
-            LOG_LEVEL="WARNING",
-            PYTHONUNBUFFERED="1",
-        )
-        subprocess.run([sys.executable, "-m", "bench.flows_in_flight", "--run"], cwd=REPO, env=env, check=True)
+    run_in_child("bench.flows_in_flight")
 
 
 if __name__ == "__main__":

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",
     # Before "channels", so our runworker (which starts the set-up Runner) is the one used.
     "integrations",
     "channels",

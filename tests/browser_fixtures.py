@@ -20,7 +20,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.bigquery_fixtures import bigquery_standin  # noqa: F401  (fixture)
 from tests.conftest import free_port, missing_service
 
 REPO = Path(__file__).resolve().parent.parent
@@ -98,7 +97,7 @@ def _require_static_files(base_url: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def live_server_process(bigquery_standin):  # noqa: F811
+def live_server_process(bigquery_standin):
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="browser-server-") as tmp:
         var_dir = Path(tmp)
@@ -127,7 +126,9 @@ def live_server_process(bigquery_standin):  # noqa: F811
                     process.wait()
 
 
-@pytest.fixture(scope="session")
+# Module scope: the sync Playwright API keeps an event loop running in this thread while it is
+# open, which would break every async test that comes after the browser tests.
+@pytest.fixture(scope="module")
 def chromium():
     executable = shutil.which("chromium")
     if executable is None:

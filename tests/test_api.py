@@ -90,7 +90,7 @@ def test_another_teams_integration_is_404_everywhere(alice, bob):
     assert post_json(bob_client, f"/api/integrations/{pk}/retry/", {}).status_code == 404
     assert post_json(bob_client, f"/api/integrations/{pk}/schema/", {"selected": {}}).status_code == 404
     assert bob_client.get(f"/integrations/{pk}/flow/").status_code == 404
-    assert bob_client.get(f"/api/integrations/999999/").status_code == 404
+    assert bob_client.get("/api/integrations/999999/").status_code == 404
 
 
 def test_snapshot_and_events(alice):

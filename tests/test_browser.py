@@ -14,7 +14,6 @@ from urllib.parse import urlparse
 import jsonschema
 
 from integrations.event_schemas import frame_schema
-from tests.browser_fixtures import chromium, live_server_process, screenshot  # noqa: F401  (fixtures)
 
 STEP_TIMEOUT_MS = 30_000
 READY_TIMEOUT_MS = 90_000

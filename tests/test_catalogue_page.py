@@ -11,6 +11,7 @@ from django.contrib.staticfiles import finders
 from django.test import override_settings
 
 from connectors.catalogue import get_catalogue
+from tests.browser_fixtures import CHROMIUM_ARGS
 from tests.conftest import missing_service
 
 URL = "/integrations/new/"
@@ -278,7 +279,7 @@ def browser_page(live_server, user, client):
     client.force_login(user)
     session = client.cookies[settings.SESSION_COOKIE_NAME].value
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 360, "height": 740})
         context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}])
         try:

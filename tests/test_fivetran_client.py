@@ -28,7 +28,7 @@ from connectors.fivetran import (
     get_client,
 )
 from tests.conftest import free_port
-from tests.fivetran_fixtures import GROUP_ID, Emulator, emulator  # noqa: F401 (the fixture)
+from tests.fivetran_fixtures import GROUP_ID, Emulator
 
 REDIRECT_URI = "http://127.0.0.1:8000/integrations/connections/1/authorized"
 

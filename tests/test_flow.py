@@ -9,7 +9,7 @@ from asgiref.sync import sync_to_async
 
 from integrations import services
 from integrations.event_schemas import frame_schema
-from integrations.models import Integration, SetupStep, Table
+from integrations.models import SetupStep, Table
 from integrations.runner import Runner
 from tests.flow_fixtures import Driver, new_integration
 from warehouse.bigquery import make_client
@@ -144,27 +144,19 @@ async def test_create_survives_rate_limit_and_server_errors(flow_settings, flow_
     assert len(connections_named(flow_emulator, integration.schema_name)) == 1
 
 
-async def _to_sync(driver: Driver, emulator) -> Integration:
-    await driver.until_waiting("connect_card")
+async def through_table_choice(driver: Driver, emulator, fault: str | None = None, **options) -> None:
+    """Connect (with an optional fault injected on the new connection) and choose every table."""
+    integration = await driver.until_waiting("connect_card")
+    if fault:
+        emulator.fault(fault, connection_id=integration.connection_id, **options)
     await driver.return_from_card(emulator)
     await driver.until_waiting("select_tables")
     await driver.choose_tables()
-    return await driver.run_until(_sync_started)
-
-
-async def _sync_started(integration) -> bool:
-    step = await integration.steps.aget(name="start_sync")
-    return step.state == "done"
 
 
 async def test_a_failed_sync_is_shown_as_retrying_then_completes(flow_settings, flow_emulator, team_user):
     driver = await start(team_user, "jira")
-    await driver.until_waiting("connect_card")
-    integration = await driver.state()
-    flow_emulator.fault("fail_sync", connection_id=integration.connection_id, times=1)
-    await driver.return_from_card(flow_emulator)
-    await driver.until_waiting("select_tables")
-    await driver.choose_tables()
+    await through_table_choice(driver, flow_emulator, "fail_sync", times=1)
     await driver.until_state("ready")
     messages = [e["data"]["message"] for e in await driver.events() if e["type"] == "step.progress"]
     assert any("failed, Fivetran is retrying" in message for message in messages)
@@ -175,12 +167,7 @@ async def test_repeated_sync_failures_fail_the_step_and_retry_starts_attempt_two
 ):
     flow_settings.SETUP_SYNC_FAILURE_LIMIT = 2
     driver = await start(team_user, "github")
-    await driver.until_waiting("connect_card")
-    integration = await driver.state()
-    flow_emulator.fault("fail_sync", connection_id=integration.connection_id, times=2)
-    await driver.return_from_card(flow_emulator)
-    await driver.until_waiting("select_tables")
-    await driver.choose_tables()
+    await through_table_choice(driver, flow_emulator, "fail_sync", times=2)
     integration = await driver.until_state("failed")
     events = await driver.events()
     failed = [e for e in events if e["type"] == "step.failed"]
@@ -197,7 +184,7 @@ async def test_repeated_sync_failures_fail_the_step_and_retry_starts_attempt_two
 async def test_a_sync_that_never_finishes_times_out_as_a_failure(flow_settings, flow_emulator, team_user):
     flow_settings.SETUP_SYNC_TIMEOUT_SECONDS = 0
     driver = await start(team_user, "intercom")
-    await _to_sync(driver, flow_emulator)
+    await through_table_choice(driver, flow_emulator)
     integration = await driver.until_state("failed")
     step = await integration.steps.aget(name="historical_sync")
     assert step.error_code == "sync_timeout"
@@ -208,12 +195,7 @@ async def test_a_sync_that_never_finishes_times_out_as_a_failure(flow_settings, 
 
 async def test_a_broken_connection_asks_to_reconnect_then_completes(flow_settings, flow_emulator, team_user):
     driver = await start(team_user, "salesforce")
-    await driver.until_waiting("connect_card")
-    integration = await driver.state()
-    flow_emulator.fault("break", connection_id=integration.connection_id)
-    await driver.return_from_card(flow_emulator)
-    await driver.until_waiting("select_tables")
-    await driver.choose_tables()
+    await through_table_choice(driver, flow_emulator, "break")
     await driver.until_waiting("historical_sync")
     actions = [e["data"] for e in await driver.events() if e["type"] == "action.required"]
     assert actions[-1]["kind"] == "reconnect"
@@ -223,12 +205,7 @@ async def test_a_broken_connection_asks_to_reconnect_then_completes(flow_setting
 
 async def test_a_rescheduled_sync_says_why_and_completes(flow_settings, flow_emulator, team_user):
     driver = await start(team_user, "shopify")
-    await driver.until_waiting("connect_card")
-    integration = await driver.state()
-    flow_emulator.fault("reschedule", connection_id=integration.connection_id, retry_after=1)
-    await driver.return_from_card(flow_emulator)
-    await driver.until_waiting("select_tables")
-    await driver.choose_tables()
+    await through_table_choice(driver, flow_emulator, "reschedule", retry_after=1)
     await driver.until_state("ready")
     messages = [e["data"]["message"] for e in await driver.events() if e["type"] == "step.progress"]
     assert any("quota" in message for message in messages)

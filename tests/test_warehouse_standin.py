@@ -6,13 +6,7 @@ import urllib.request
 
 import pytest
 
-from tests.bigquery_fixtures import (  # noqa: F401
-    MANY_TABLES,
-    bigquery_standin,
-    many_tables_dataset,
-    standin_client,
-    unique_name,
-)
+from tests.bigquery_fixtures import MANY_TABLES, unique_name
 from warehouse.bigquery import call_options
 from warehouse.standin import spatial_extension_path, start_standin
 

@@ -12,15 +12,7 @@ from connectors.catalogue import get_catalogue
 from connectors.fivetran import parse_schema_config
 from integrations.models import Integration, Table
 from teams.models import Team
-from tests.bigquery_fixtures import (  # noqa: F401
-    MANY_TABLES,
-    bigquery_settings,
-    bigquery_standin,
-    create_tables,
-    many_tables_dataset,
-    standin_client,
-    unique_name,
-)
+from tests.bigquery_fixtures import MANY_TABLES, create_tables, unique_name
 from warehouse.bigquery import call_options
 from warehouse.tables import (
     TableMetadata,

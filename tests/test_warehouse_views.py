@@ -8,7 +8,7 @@ from integrations import tables_views
 from integrations import urls as integration_urls
 from integrations.models import Integration, Table
 from teams.models import Team
-from tests.bigquery_fixtures import bigquery_settings, bigquery_standin, unique_name  # noqa: F401
+from tests.bigquery_fixtures import unique_name
 from warehouse.emulator_writer import BigQueryWriter, synthetic_value
 from warehouse.tables import PREVIEW_ROWS
 

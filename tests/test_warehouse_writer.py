@@ -8,7 +8,7 @@ from asgiref.sync import sync_to_async
 from connectors.emulator.writer import LandedTable
 from integrations.models import Integration
 from teams.models import Team
-from tests.bigquery_fixtures import bigquery_settings, bigquery_standin, standin_client, unique_name  # noqa: F401
+from tests.bigquery_fixtures import unique_name
 from warehouse.bigquery import call_options
 from warehouse.emulator_writer import BigQueryWriter, synthetic_ndjson, synthetic_value
 from warehouse.tables import register_tables

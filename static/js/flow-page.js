@@ -263,7 +263,7 @@
       dataset.textContent = table.dataset;
       var rows = document.createElement("td");
       rows.className = "numeric";
-      rows.textContent = table.num_rows === null || table.num_rows === undefined ? "—" : String(table.num_rows);
+      rows.textContent = table.num_rows === null || table.num_rows === undefined ? "—" : table.num_rows.toLocaleString("en-US");
       row.append(name, dataset, rows);
       body.appendChild(row);
     });
