@@ -95,13 +95,14 @@ async def create_connection(ctx: StepContext):
                 redirect_uri=redirect_uri,
             )
         await _save(ctx, connection_id=connection.id, connect_card_uri=card_uri)
-    return Done(detail={"connection_id": ctx.integration.connection_id})
+    connection_id = ctx.integration.connection_id
+    return Done(detail={"connection_id": connection_id}, message=f"Connection {connection_id} created, paused")
 
 
 async def connect_card(ctx: StepContext):
     connection = await get_client().get_connection(ctx.integration.connection_id)
     if connection.status.setup_state == "connected":
-        return Done(detail={"setup_state": "connected"})
+        return Done(detail={"setup_state": "connected"}, message="Account connected")
     message = ""
     if not ctx.integration.return_nonce:
         # The user came back (the one-time link is spent) without finishing: offer a fresh card.
@@ -125,7 +126,8 @@ async def load_schema(ctx: StepContext):
     summary = schema_summary(fetch.result())
     await _save(ctx, source_schema=summary)
     tables = sum(len(schema["tables"]) for schema in summary["schemas"])
-    return Done(detail={"schemas": len(summary["schemas"]), "tables": tables})
+    schemas = len(summary["schemas"])
+    return Done(detail={"schemas": schemas, "tables": tables}, message=f"{tables} tables in {schemas} schemas")
 
 
 async def select_tables(ctx: StepContext):
@@ -147,7 +149,8 @@ async def update_schema(ctx: StepContext):
     # else table selection was skipped: keep what Fivetran proposes, there was nothing to choose.
     expected = destination_tables(_service(ctx), ctx.integration.schema_name, config)
     await _save(ctx, destination_tables=expected)
-    return Done(detail={"tables": sum(len(tables) for tables in expected.values())})
+    count = sum(len(tables) for tables in expected.values())
+    return Done(detail={"tables": count}, message=f"{count} tables will be synced")
 
 
 async def start_sync(ctx: StepContext):
@@ -163,7 +166,7 @@ async def start_sync(ctx: StepContext):
     await client.set_paused(connection_id, False)
     # Harmless after unpausing, and it makes the historical sync start sooner.
     await client.sync(connection_id)
-    return Done()
+    return Done(message="Sync started")
 
 
 def _poll_intervals() -> tuple[float, float]:
@@ -184,7 +187,7 @@ async def historical_sync(ctx: StepContext):
     )
     scratch = dict(ctx.scratch)
     if verdict.verdict is SyncVerdict.DONE:
-        return Done(detail={"succeeded_at": isoformat(connection.succeeded_at)})
+        return Done(detail={"succeeded_at": isoformat(connection.succeeded_at)}, message="History copied")
     if verdict.verdict in (SyncVerdict.NEEDS_RECONNECT, SyncVerdict.NEEDS_CARD):
         action = scratch.get("action") or {}
         if action.get("kind") != "reconnect" or not integration.return_nonce:

@@ -76,7 +76,7 @@ def test_page_lists_the_tables_without_asking_bigquery(client, member, integrati
     response = client.get(f"/integrations/{integration.pk}/tables/")
     assert response.status_code == 200
     html = response.content.decode()
-    assert "deal" in html and "1234" in html and "5.0\xa0MB" in html
+    assert "deal" in html and "1,234" in html and "5.0\xa0MB" in html
     assert f"/integrations/{integration.pk}/tables/" in html and "/preview/" in html
     assert "js/tables.js" in html
 
