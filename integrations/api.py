@@ -4,15 +4,17 @@ import json
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from connectors.catalogue import get_catalogue
+from connectors.fivetran import FivetranError
 from integrations import selectors, services
 from integrations.events import publish, wake_workers
 from integrations.flow import integration_create
 from integrations.models import Integration
+from integrations.removal import integration_delete
 from integrations.selection import SelectionError, locked_count, selectable_schemas, validate_selection
 from teams.access import team_object_or_404, user_team
 
@@ -71,9 +73,15 @@ async def integration_list_create(request):
     return JsonResponse(_links(request, integration), status=201)
 
 
-@require_GET
+@require_http_methods(["GET", "DELETE"])
 async def integration_detail(request, pk: int):
     integration = await _integration(request, pk)
+    if request.method == "DELETE":
+        try:
+            await integration_delete(integration)
+        except FivetranError as exc:
+            return error(502, f"Fivetran refused to delete the connection: {exc.message}")
+        return HttpResponse(status=204)
     seq, data = await sync_to_async(selectors.snapshot)(integration.pk)
     return JsonResponse({"id": integration.pk, "seq": seq, **data, **_links(request, integration)})
 

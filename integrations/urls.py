@@ -8,6 +8,7 @@ urlpatterns = [
     path("create/", views.integration_create_form, name="create"),
     path("<int:pk>/flow/", views.integration_flow, name="flow"),
     path("<int:pk>/setup/", views.integration_setup, name="setup"),
+    path("<int:pk>/delete/", views.integration_delete_form, name="delete"),
     path("<int:pk>/authorized/", views.connect_card_return, name="authorized"),
     path("<int:pk>/", tables_views.integration_tables, name="tables"),
     path("<int:pk>/tables/<int:table_pk>/preview/", tables_views.table_preview, name="table_preview"),

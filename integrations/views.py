@@ -8,11 +8,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from connectors.fivetran import FivetranError
 from integrations import selectors, services
 from integrations.api import _integration, start_integration
 from integrations.events import wake_workers
 from integrations.flow import STEPS
 from integrations.models import Integration
+from integrations.removal import integration_delete
 from integrations.selection import locked_count, selectable_schemas
 
 
@@ -55,6 +57,20 @@ async def integration_setup(request, pk: int):
         "locked_tables": locked_count(integration.source_schema),
     }
     return await sync_to_async(render)(request, "integrations/setup.html", context)
+
+
+@require_POST
+async def integration_delete_form(request, pk: int):
+    if not (await request.auser()).is_authenticated:
+        return redirect(f"{reverse('login')}?next={reverse('integrations:list')}")
+    integration = await _integration(request, pk)
+    try:
+        await integration_delete(integration)
+    except FivetranError as exc:
+        await sync_to_async(messages.error)(request, f"{integration.name} was not deleted: {exc.message}")
+    else:
+        await sync_to_async(messages.success)(request, f"{integration.name} was deleted (its BigQuery data is kept).")
+    return redirect("integrations:list")
 
 
 @require_GET

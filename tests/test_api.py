@@ -90,6 +90,9 @@ def test_another_teams_integration_is_404_everywhere(alice, bob):
     assert post_json(bob_client, f"/api/integrations/{pk}/retry/", {}).status_code == 404
     assert post_json(bob_client, f"/api/integrations/{pk}/schema/", {"selected": {}}).status_code == 404
     assert bob_client.get(f"/integrations/{pk}/flow/").status_code == 404
+    assert bob_client.delete(f"/api/integrations/{pk}/", HTTP_X_CSRFTOKEN=bob_client.cookies["csrftoken"].value).status_code == 404
+    assert bob_client.post(f"/integrations/{pk}/delete/", {"csrfmiddlewaretoken": bob_client.cookies["csrftoken"].value}).status_code == 404
+    assert Integration.objects.filter(pk=pk).exists()
     assert bob_client.get("/api/integrations/999999/").status_code == 404
 
 

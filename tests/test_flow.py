@@ -2,14 +2,19 @@
 BigQuery stand-in (through the real client)."""
 
 import asyncio
+import io
+from datetime import timedelta
 
 import jsonschema
 import pytest
 from asgiref.sync import sync_to_async
+from django.core.management import call_command
+from django.utils import timezone
 
 from integrations import services
 from integrations.event_schemas import frame_schema
-from integrations.models import SetupStep, Table
+from integrations.models import Integration, SetupStep, Table
+from integrations.removal import integration_delete
 from integrations.runner import Runner
 from tests.flow_fixtures import Driver, new_integration
 from warehouse.bigquery import make_client
@@ -237,3 +242,34 @@ async def test_selection_is_refused_when_not_waiting_for_it(flow_settings, team_
     driver = await start(team_user, "hubspot")
     with pytest.raises(services.Conflict):
         await sync_to_async(services.selection_record)(driver.integration_id, {"x": ["y"]})
+
+
+async def test_deleting_removes_the_fivetran_connection_even_when_its_id_was_never_saved(
+    flow_settings, flow_emulator, team_user
+):
+    first, second = await start(team_user, "stripe"), await start(team_user, "stripe")
+    for driver in (first, second):
+        await driver.until_waiting("connect_card")
+    lost = await second.state()
+    await Integration.objects.filter(pk=lost.pk).aupdate(connection_id="")  # as after a crash
+    for driver in (first, second):
+        integration = await driver.state()
+        await integration_delete(integration)
+        assert not await Integration.objects.filter(pk=integration.pk).aexists()
+        assert connections_named(flow_emulator, integration.schema_name) == []
+
+
+async def test_abandoned_set_ups_are_pruned_with_their_connections(flow_settings, flow_emulator, team_user):
+    old, fresh = await start(team_user, "jira"), await start(team_user, "jira")
+    for driver in (old, fresh):
+        await driver.until_waiting("connect_card")
+    await Integration.objects.filter(pk=old.integration_id).aupdate(
+        created_at=timezone.now() - timedelta(hours=30)
+    )
+    old_schema = (await old.state()).schema_name
+    # A plain thread, as cron would run it: the command runs its own event loop.
+    await asyncio.to_thread(call_command, "prune_abandoned_integrations", "--hours", "24", stdout=io.StringIO())
+    assert not await Integration.objects.filter(pk=old.integration_id).aexists()
+    assert await Integration.objects.filter(pk=fresh.integration_id).aexists()
+    assert connections_named(flow_emulator, old_schema) == []
+    assert len(connections_named(flow_emulator, (await fresh.state()).schema_name)) == 1
