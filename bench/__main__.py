@@ -18,6 +18,8 @@ def main(argv: list[str]) -> int:
         module = importlib.import_module(f"bench.{name}")
         if callable(getattr(module, "main", None)):
             print(f"== bench.{name}", flush=True)
+            # Each bench reads its own options from the environment or the defaults, not our argv.
+            sys.argv = [f"bench.{name}"]
             module.main()
     return 0
 

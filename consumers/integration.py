@@ -57,7 +57,7 @@ class IntegrationConsumer(AsyncWebsocketConsumer):
         # Join first, then read: an event committed in between arrives both ways and is de-duplicated.
         await self.channel_layer.group_add(group_name(self.integration_id), self.channel_name)
         await self._send_initial(self._since())
-        self.heartbeat = asyncio.ensure_future(self._heartbeat())
+        self.heartbeat = asyncio.ensure_future(self._keepalive())
 
     async def disconnect(self, code):
         if self.integration_id is None:
@@ -146,9 +146,19 @@ class IntegrationConsumer(AsyncWebsocketConsumer):
         self.last_frame_at = time.monotonic()
         await self.send(text_data=json.dumps(frame))
 
-    async def _heartbeat(self) -> None:
+    async def _keepalive(self) -> None:
+        """Every interval: catch up from the rows (a doorbell for the *last* events may have been
+        lost, and no later one would reveal the gap), renew the group membership (it expires), and
+        send a heartbeat if the socket was idle."""
         interval = settings.SETUP_HEARTBEAT_SECONDS
         while True:
-            await asyncio.sleep(max(0.05, interval - (time.monotonic() - self.last_frame_at)))
-            if time.monotonic() - self.last_frame_at >= interval:
+            await asyncio.sleep(interval)
+            await self.channel_layer.group_add(group_name(self.integration_id), self.channel_name)
+            async with self.send_lock:
+                last_seq = await database_sync_to_async(selectors.last_seq)(self.integration_id)
+                if last_seq > self.last_sent:
+                    missed = await database_sync_to_async(selectors.events_since)(self.integration_id, self.last_sent)
+                    for frame in missed or []:
+                        await self._send_event(frame)
+            if time.monotonic() - self.last_frame_at >= interval * 0.9:
                 await self._send_frame(unsequenced_envelope(self.integration_id, "heartbeat", {}))

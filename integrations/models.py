@@ -33,6 +33,7 @@ class Integration(models.Model):
     baseline_succeeded_at = models.DateTimeField(null=True, blank=True)
     baseline_failed_at = models.DateTimeField(null=True, blank=True)
     connect_card_uri = models.TextField(blank=True, default="")
+    connect_card_issued_at = models.DateTimeField(null=True, blank=True)
     # Nonce of the one-time Connect Card return token; cleared when the token is used.
     return_nonce = models.CharField(max_length=64, blank=True, default="")
     # The user's choice: {"<source schema>": ["<source table>", ...]}.

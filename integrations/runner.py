@@ -41,7 +41,7 @@ class Runner:
         self.concurrency = concurrency
         self.lease_seconds = settings.SETUP_LEASE_SECONDS
         self._wake = asyncio.Event()
-        self._running: set[asyncio.Task] = set()
+        self._running: dict[int, asyncio.Task] = {}
         self._loop_task: asyncio.Task | None = None
 
     # -- the loop -----------------------------------------------------------------------------------
@@ -72,13 +72,13 @@ class Runner:
         if room <= 0:
             return []
         claimed = await _db(services.steps_claim_due)(
-            owner=self.owner, limit=room, lease_seconds=self.lease_seconds
+            owner=self.owner, limit=room, lease_seconds=self.lease_seconds, exclude=set(self._running)
         )
         tasks = []
         for step_id in claimed:
             task = asyncio.ensure_future(self.run_step(step_id))
-            self._running.add(task)
-            task.add_done_callback(self._running.discard)
+            self._running[step_id] = task
+            task.add_done_callback(lambda _, step_id=step_id: self._running.pop(step_id, None))
             tasks.append(task)
         return tasks
 
@@ -137,12 +137,22 @@ class Runner:
             self.wake()  # the next step is due now; this worker may as well take it
 
     async def _keep_lease(self, step_id: int, work: asyncio.Future) -> None:
+        """Renew the lease while the step works; stop the work once the lease may have passed to
+        another worker (renewal refused, or failing until the lease ran out)."""
+        loop = asyncio.get_running_loop()
+        expires = loop.time() + self.lease_seconds
         while True:
             await asyncio.sleep(self.lease_seconds / 3)
-            renewed = await _db(services.step_renew_lease)(
-                step_id, owner=self.owner, lease_seconds=self.lease_seconds
-            )
-            if not renewed:
+            try:
+                renewed = await _db(services.step_renew_lease)(
+                    step_id, owner=self.owner, lease_seconds=self.lease_seconds
+                )
+            except Exception:
+                logger.warning("step %s: could not renew the lease; retrying", step_id, exc_info=True)
+                renewed = None
+            if renewed:
+                expires = loop.time() + self.lease_seconds
+            elif renewed is False or loop.time() >= expires:
                 work.cancel()
                 return
 
@@ -155,8 +165,10 @@ class Runner:
                 )
             case Skipped(reason=reason):
                 return services.step_complete(step_id, owner=owner, detail={}, skipped_reason=reason)
-            case WaitForUser(kind=kind, url=url, message=message):
-                return services.step_wait_for_user(step_id, owner=owner, kind=kind, url=url, message=message)
+            case WaitForUser(kind=kind, url=url, message=message, recheck_after=recheck_after):
+                return services.step_wait_for_user(
+                    step_id, owner=owner, kind=kind, url=url, message=message, recheck_after=recheck_after
+                )
             case CheckAgain(after_seconds=after, scratch=scratch):
                 services.step_check_later(step_id, owner=owner, after_seconds=after, scratch=scratch)
                 return []

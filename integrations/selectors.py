@@ -51,10 +51,13 @@ def snapshot(integration_id: int, *, reset: bool = False) -> tuple[int, dict]:
     return integration.last_seq, data
 
 
+def last_seq(integration_id: int) -> int:
+    return Integration.objects.values_list("last_seq", flat=True).get(pk=integration_id)
+
+
 def events_since(integration_id: int, since: int) -> list[dict] | None:
     """Envelopes with seq > since, or None when they cannot be replayed exactly (unknown or pruned)."""
-    last_seq = Integration.objects.values_list("last_seq", flat=True).get(pk=integration_id)
-    if since < 0 or since > last_seq:
+    if since < 0 or since > last_seq(integration_id):
         return None
     events = list(IntegrationEvent.objects.filter(integration_id=integration_id, seq__gt=since).order_by("seq"))
     if [event.seq for event in events] != list(range(since + 1, since + 1 + len(events))):

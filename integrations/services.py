@@ -66,20 +66,21 @@ def _duration_ms(start, end) -> int | None:
 # -- claiming ---------------------------------------------------------------------------------------
 
 
-def steps_claim_due(*, owner: str, limit: int, lease_seconds: float) -> list[int]:
-    """Lease up to `limit` steps that are due and not leased by a live worker."""
+def steps_claim_due(*, owner: str, limit: int, lease_seconds: float, exclude=()) -> list[int]:
+    """Lease up to `limit` steps that are due, or whose worker's lease expired (it died)."""
     now = _now()
-    free = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+    claimable = Q(due_at__lte=now, lease_until__isnull=True) | Q(lease_until__lt=now)
     with transaction.atomic():
-        due = SetupStep.objects.filter(free, due_at__lte=now).order_by("due_at")
+        due = SetupStep.objects.filter(claimable).exclude(pk__in=list(exclude)).order_by("due_at")
         if db_connection.vendor == "postgresql":
             # Workers on other machines skip rows we hold instead of queueing behind them.
             due = due.select_for_update(skip_locked=True)
         ids = list(due.values_list("pk", flat=True)[:limit])
         # SQLite has no row locks; its IMMEDIATE transactions serialise claimers, and the repeated
-        # `free` condition makes the claim a compare-and-set on both databases.
-        SetupStep.objects.filter(free, pk__in=ids).update(
-            lease_owner=owner, lease_until=now + timedelta(seconds=lease_seconds)
+        # condition makes the claim a compare-and-set on both databases. While leased a step is not
+        # due: a webhook that wants it re-checked sets due_at again, and step_check_later keeps that.
+        SetupStep.objects.filter(claimable, pk__in=ids).update(
+            lease_owner=owner, lease_until=now + timedelta(seconds=lease_seconds), due_at=None
         )
         return list(SetupStep.objects.filter(pk__in=ids, lease_owner=owner).values_list("pk", flat=True))
 
@@ -109,7 +110,7 @@ def step_begin(step_id: int, *, owner: str) -> tuple[SetupStep, Events]:
         step.progress_unit = ""
         step.save()
         events.append(append_event(step.integration_id, "step.started", {"step": step.name, "attempt": step.attempt}))
-    _set_state(step.integration_id, State.RUNNING)
+        _set_state(step.integration_id, State.RUNNING)
     return step, events
 
 
@@ -141,7 +142,9 @@ def step_save_scratch(step_id: int, *, owner: str, scratch: dict) -> None:
 @transaction.atomic
 def step_check_later(step_id: int, *, owner: str, after_seconds: float, scratch: dict | None) -> None:
     step = _locked_step(step_id, owner)
-    step.due_at = _now() + timedelta(seconds=after_seconds)
+    wanted = _now() + timedelta(seconds=after_seconds)
+    # A webhook that arrived while this run was polling asked for an earlier check: keep it.
+    step.due_at = min(step.due_at, wanted) if step.due_at else wanted
     if scratch is not None:
         step.scratch = scratch
     _release(step)
@@ -207,12 +210,16 @@ def step_complete(
 
 
 @transaction.atomic
-def step_wait_for_user(step_id: int, *, owner: str, kind: str, url: str, message: str = "") -> Events:
+def step_wait_for_user(
+    step_id: int, *, owner: str, kind: str, url: str, message: str = "", recheck_after: float | None = None
+) -> Events:
     step = _locked_step(step_id, owner)
     action = {"kind": kind, "url": url}
     unchanged = step.state == Step.WAITING_FOR_USER and step.scratch.get("action") == action
     step.state = Step.WAITING_FOR_USER
-    step.due_at = None
+    # Normally the user's return wakes the step; a Connect Card link also expires, so look again
+    # before it does and offer a fresh one.
+    step.due_at = _now() + timedelta(seconds=recheck_after) if recheck_after else None
     step.message = message
     step.scratch = {**step.scratch, "action": action}
     _release(step)
@@ -265,17 +272,23 @@ def selection_record(integration_id: int, selected: dict[str, list[str]]) -> Eve
 
 @transaction.atomic
 def step_retry(integration_id: int) -> Events:
+    """Start the failed step's next attempt now (the worker picks it up as already started)."""
     step = _current_step(integration_id)
     if step is None or step.state != Step.FAILED:
         raise Conflict("No step of this integration has failed.")
-    step.state = Step.PENDING
+    step.state = Step.RUNNING
+    step.attempt += 1
+    step.started_at = _now()
+    step.finished_at = None
     step.due_at = _now()
-    step.error_code = step.error_message = ""
+    step.error_code = step.error_message = step.message = ""
+    step.progress_done = step.progress_total = None
+    step.progress_unit = ""
     step.scratch = {}
     _release(step)
     step.save()
     _set_state(integration_id, State.RUNNING)
-    return []
+    return [append_event(integration_id, "step.started", {"step": step.name, "attempt": step.attempt})]
 
 
 def return_token(integration: Integration) -> str:

@@ -24,6 +24,7 @@ class WaitForUser:
     kind: str  # connect_card | select_tables | reconnect
     url: str
     message: str = ""
+    recheck_after: float | None = None  # run the step again after this long even if nobody acts
 
 
 @dataclass(frozen=True)

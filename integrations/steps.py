@@ -5,7 +5,7 @@ transitions make sure it never emits a second event for the same transition.
 
 import asyncio
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -16,11 +16,14 @@ from connectors.catalogue import get_catalogue
 from connectors.fivetran import SchemaConfig, get_client
 from integrations import services
 from integrations.events import isoformat
+from integrations.models import Integration
 from integrations.status import SyncVerdict, assess
 from integrations.step_api import CheckAgain, Done, Failed, Skipped, StepContext, WaitForUser
 from warehouse.tables import count_landed, destination_tables, register_tables
 
 SCHEMA_PROGRESS_SECONDS = 10
+# A Connect Card link lives one day (fivetran-api.md §2.2); offer a new one before it dies.
+CARD_LIFETIME = timedelta(hours=23)
 TABLES_EVENT_PAGE = 100
 
 
@@ -37,6 +40,18 @@ async def _new_card_return_url(ctx: StepContext) -> str:
 
 async def _save(ctx: StepContext, **fields) -> None:
     ctx.integration = await sync_to_async(services.integration_update)(ctx.integration.pk, **fields)
+
+
+async def _current_card(ctx: StepContext) -> str:
+    """The Connect Card link to offer: the current one while it is unused and alive, else a new one."""
+    integration = ctx.integration
+    issued = integration.connect_card_issued_at
+    if integration.return_nonce and integration.connect_card_uri and issued and timezone.now() - issued < CARD_LIFETIME:
+        return integration.connect_card_uri
+    redirect_uri = await _new_card_return_url(ctx)
+    card_uri = await get_client().connect_card(integration.connection_id, redirect_uri=redirect_uri)
+    await _save(ctx, connect_card_uri=card_uri, connect_card_issued_at=timezone.now())
+    return card_uri
 
 
 def _service(ctx: StepContext):
@@ -94,7 +109,14 @@ async def create_connection(ctx: StepContext):
                 schema_name=integration.schema_name,
                 redirect_uri=redirect_uri,
             )
-        await _save(ctx, connection_id=connection.id, connect_card_uri=card_uri)
+        try:
+            await _save(
+                ctx, connection_id=connection.id, connect_card_uri=card_uri, connect_card_issued_at=timezone.now()
+            )
+        except Integration.DoesNotExist:
+            # Deleted while we were creating it: nobody else knows this connection exists.
+            await client.delete_connection(connection.id)
+            raise
     connection_id = ctx.integration.connection_id
     return Done(detail={"connection_id": connection_id}, message=f"Connection {connection_id} created, paused")
 
@@ -103,26 +125,23 @@ async def connect_card(ctx: StepContext):
     connection = await get_client().get_connection(ctx.integration.connection_id)
     if connection.status.setup_state == "connected":
         return Done(detail={"setup_state": "connected"}, message="Account connected")
-    message = ""
-    if not ctx.integration.return_nonce:
-        # The user came back (the one-time link is spent) without finishing: offer a fresh card.
-        redirect_uri = await _new_card_return_url(ctx)
-        card_uri = await get_client().connect_card(ctx.integration.connection_id, redirect_uri=redirect_uri)
-        await _save(ctx, connect_card_uri=card_uri)
-        message = "The account is not connected yet: open the Connect Card again."
-    return WaitForUser("connect_card", ctx.integration.connect_card_uri, message)
+    # A spent one-time link means the user came back without finishing.
+    came_back = not ctx.integration.return_nonce
+    card_uri = await _current_card(ctx)
+    message = "The account is not connected yet: open the Connect Card again." if came_back else ""
+    return WaitForUser("connect_card", card_uri, message, recheck_after=CARD_LIFETIME.total_seconds())
 
 
 async def load_schema(ctx: StepContext):
     # Reading (or reloading) a schema can take minutes on some sources: say so while it runs.
     fetch = asyncio.ensure_future(get_client().get_schema_config(ctx.integration.connection_id))
     started = time.monotonic()
-    while True:
-        done, _ = await asyncio.wait({fetch}, timeout=SCHEMA_PROGRESS_SECONDS)
-        if done:
-            break
-        waited = int(time.monotonic() - started)
-        await ctx.report(message=f"Fivetran is reading the source's schema ({waited} s so far)")
+    try:
+        while not (await asyncio.wait({fetch}, timeout=SCHEMA_PROGRESS_SECONDS))[0]:
+            waited = int(time.monotonic() - started)
+            await ctx.report(message=f"Fivetran is reading the source's schema ({waited} s so far)")
+    finally:
+        fetch.cancel()  # no-op when done; stops the call when this run is cancelled (lease lost)
     summary = schema_summary(fetch.result())
     await _save(ctx, source_schema=summary)
     tables = sum(len(schema["tables"]) for schema in summary["schemas"])
@@ -189,12 +208,11 @@ async def historical_sync(ctx: StepContext):
     if verdict.verdict is SyncVerdict.DONE:
         return Done(detail={"succeeded_at": isoformat(connection.succeeded_at)}, message="History copied")
     if verdict.verdict in (SyncVerdict.NEEDS_RECONNECT, SyncVerdict.NEEDS_CARD):
-        action = scratch.get("action") or {}
-        if action.get("kind") != "reconnect" or not integration.return_nonce:
-            redirect_uri = await _new_card_return_url(ctx)
-            card_uri = await client.connect_card(integration.connection_id, redirect_uri=redirect_uri)
-            await _save(ctx, connect_card_uri=card_uri)
-        return WaitForUser("reconnect", ctx.integration.connect_card_uri, verdict.message)
+        # The time the user takes to reconnect does not count against the sync's time limit.
+        scratch.pop("clock_started_at", None)
+        await ctx.save_scratch(scratch)
+        card_uri = await _current_card(ctx)
+        return WaitForUser("reconnect", card_uri, verdict.message, recheck_after=CARD_LIFETIME.total_seconds())
     if verdict.verdict is SyncVerdict.FAILED_RETRYING:
         failures = set(scratch.get("failures", []))
         failures.add(isoformat(connection.failed_at))
@@ -203,8 +221,8 @@ async def historical_sync(ctx: StepContext):
             return Failed("sync_failed", f"{verdict.message} ({len(failures)} failed attempts)", retryable=True)
     if verdict.verdict is SyncVerdict.PAUSED:
         await client.set_paused(integration.connection_id, False)
-    started_at = ctx.step.started_at or timezone.now()
-    if timezone.now() - started_at > timedelta(seconds=settings.SETUP_SYNC_TIMEOUT_SECONDS):
+    clock_started_at = scratch.setdefault("clock_started_at", isoformat(timezone.now()))
+    if timezone.now() - datetime.fromisoformat(clock_started_at) >= timedelta(seconds=settings.SETUP_SYNC_TIMEOUT_SECONDS):
         # Never treat a timeout as success (the first implementation registered tables anyway).
         return Failed("sync_timeout", "The historical sync did not finish in time.", retryable=True)
     expected = integration.destination_tables or {}

@@ -24,7 +24,8 @@ def signature_valid(body: bytes, signature: str | None, secret: str | None) -> b
         return False
     expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     # Fivetran sends upper-case hex; compare case-insensitively, in constant time, on the raw body.
-    return hmac.compare_digest(expected.upper(), signature.strip().upper())
+    # Bytes, not str: a header with non-ASCII characters must be a mismatch, not a crash.
+    return hmac.compare_digest(expected.upper().encode(), signature.strip().upper().encode("utf-8", "replace"))
 
 
 @csrf_exempt

@@ -179,7 +179,11 @@ def test_retry_is_409_without_a_failed_step(alice):
     SetupStep.objects.filter(integration_id=pk, name="create_connection").update(state="failed", error_code="x")
     assert post_json(alice[1], f"/api/integrations/{pk}/retry/", {}).status_code == 202
     step = SetupStep.objects.get(integration_id=pk, name="create_connection")
-    assert step.state == "pending" and step.due_at is not None
+    assert step.state == "running" and step.attempt == 1 and step.due_at is not None
+    # The new attempt is an event at once, so replays and snapshots agree even before a worker runs.
+    events = alice[1].get(f"/api/integrations/{pk}/events?since=0").json()
+    assert [(e["type"], e["data"]) for e in events] == [("step.started", {"step": "create_connection", "attempt": 1})]
+    assert post_json(alice[1], f"/api/integrations/{pk}/retry/", {}).status_code == 409
 
 
 def signed(body: bytes, secret: str) -> str:
@@ -220,6 +224,8 @@ def test_webhook_refuses_bad_or_missing_signatures_and_nudges_the_waiting_sync(a
     forged = client.post("/webhooks/fivetran/", body, content_type="application/json", HTTP_X_FIVETRAN_SIGNATURE_256=signed(body, "wrong"))
     assert (missing.status_code, forged.status_code) == (401, 401)
     assert SetupStep.objects.get(integration_id=pk, name="historical_sync").due_at == later
+    odd = client.post("/webhooks/fivetran/", body, content_type="application/json", HTTP_X_FIVETRAN_SIGNATURE_256="é" * 64)
+    assert odd.status_code == 401
     good = client.post("/webhooks/fivetran/", body, content_type="application/json", HTTP_X_FIVETRAN_SIGNATURE_256=signed(body, "whsec_test"))
     assert good.status_code == 204
     assert SetupStep.objects.get(integration_id=pk, name="historical_sync").due_at <= timezone.now()

@@ -10,11 +10,11 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from connectors.catalogue import get_catalogue
 from consumers.integration import IntegrationConsumer
 from integrations.event_schemas import ERROR_FRAME, frame_schema
 from integrations.events import append_event, publish
 from integrations.flow import integration_create
-from connectors.catalogue import get_catalogue
 from teams.models import Team
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -157,6 +157,20 @@ async def test_a_lost_doorbell_is_filled_from_the_rows():
     await sync_to_async(_append)(integration.pk, 2)  # written, but nobody rang
     await emit(integration.pk, 1)
     assert [(await receive(comm))["seq"] for _ in range(3)] == [1, 2, 3]
+    await comm.disconnect()
+
+
+async def test_a_lost_doorbell_for_the_last_event_is_recovered_without_a_later_one(settings):
+    settings.SETUP_HEARTBEAT_SECONDS = 0.2
+    user, integration = await make_member_and_integration()
+    comm = communicator(user, integration.pk)
+    await comm.connect()
+    assert (await receive(comm))["seq"] == 0
+    await sync_to_async(_append)(integration.pk, 1)  # committed, but the doorbell never rang
+    frame = await receive(comm, timeout=2)
+    while frame["type"] == "heartbeat":
+        frame = await receive(comm, timeout=2)
+    assert (frame["type"], frame["seq"]) == ("step.progress", 1)
     await comm.disconnect()
 
 

@@ -273,3 +273,24 @@ async def test_abandoned_set_ups_are_pruned_with_their_connections(flow_settings
     assert await Integration.objects.filter(pk=fresh.integration_id).aexists()
     assert connections_named(flow_emulator, old_schema) == []
     assert len(connections_named(flow_emulator, (await fresh.state()).schema_name)) == 1
+
+
+async def test_a_connect_card_about_to_expire_is_replaced(flow_settings, flow_emulator, team_user):
+    driver = await start(team_user, "hubspot")
+    integration = await driver.until_waiting("connect_card")
+    step = await integration.steps.aget(name="connect_card")
+    assert step.due_at > timezone.now() + timedelta(hours=22)  # looked at again before the link dies
+    first = integration.connect_card_uri
+    await Integration.objects.filter(pk=integration.pk).aupdate(
+        connect_card_issued_at=timezone.now() - timedelta(hours=23, minutes=30)
+    )
+    await SetupStep.objects.filter(pk=step.pk).aupdate(due_at=timezone.now())
+
+    async def replaced(integration):
+        return integration.connect_card_uri != first
+
+    integration = await driver.run_until(replaced)
+    actions = [e["data"] for e in await driver.events() if e["type"] == "action.required"]
+    assert [a["url"] for a in actions] == [first, integration.connect_card_uri]
+    await driver.return_from_card(flow_emulator)  # the new link works
+    await driver.until_waiting("select_tables")

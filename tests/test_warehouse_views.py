@@ -49,8 +49,9 @@ def integration(member):
 @pytest.fixture
 def landed(bigquery_settings, integration):
     """`contact` written to the stand-in with 60 rows and registered; `gone` registered only."""
-    from connectors.emulator.writer import LandedTable
     from asgiref.sync import async_to_sync
+
+    from connectors.emulator.writer import LandedTable
 
     writer = BigQueryWriter(bigquery_settings.endpoint, bigquery_settings.project)
     columns = (("id", "INT64"), ("email", "STRING"), ("_fivetran_synced", "TIMESTAMP"))

@@ -204,7 +204,7 @@ def _get_metadata(client: bigquery.Client, reference: str) -> TableMetadata | No
 
 async def count_landed(expected: Mapping[str, Collection[str]]) -> int:
     """How many of the expected tables exist in BigQuery now."""
-    client = bigquery_client()
+    client = await asyncio.to_thread(bigquery_client)  # credentials may read files or the network
     try:
         landed = 0
         for dataset, names in _wanted(expected).items():
@@ -237,14 +237,16 @@ async def register_tables(
         if on_progress is not None:
             await on_progress(done, total)
 
-    client = bigquery_client()
+    client = await asyncio.to_thread(bigquery_client)  # credentials may read files or the network
     project = client.project
     store = await sync_to_async(TableStore)(integration, project)
     missing: list[str] = []
     loop = asyncio.get_running_loop()
     await report()
     try:
-        with ThreadPoolExecutor(max_workers=METADATA_WORKERS, thread_name_prefix="bq-tables") as pool:
+        # Not a `with` block: its exit waits for in-flight calls on the event loop's thread.
+        pool = ThreadPoolExecutor(max_workers=METADATA_WORKERS, thread_name_prefix="bq-tables")
+        try:
             for dataset in sorted(wanted):
                 names = wanted[dataset]
                 if not names:
@@ -265,6 +267,8 @@ async def register_tables(
                 if absent:
                     done += len(absent)
                     await report()
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
         await sync_to_async(store.remove_unseen)()
         registered = await sync_to_async(store.registered)()
     finally:

@@ -13,7 +13,7 @@ import uuid
 from typing import Any
 
 from . import schema_config
-from .clock import api_timestamp, in_seconds, seconds_until, webhook_timestamp, parse
+from .clock import api_timestamp, in_seconds, parse, seconds_until, webhook_timestamp
 from .faults import Faults
 from .landing import tables_to_land
 from .services import ServiceInfo

@@ -1,7 +1,7 @@
 import asyncio
 
-from django.core.management.base import BaseCommand, CommandError
 from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 
 from integrations.fivetran_setup import ensure_webhook, webhook_url
 
