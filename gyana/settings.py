@@ -132,6 +132,12 @@ EMULATOR_MOUNT = "/_emulator/fivetran"
 FIVETRAN_EMULATED = not os.environ.get("FIVETRAN_API_URL")
 PUBLIC_URL = (os.environ.get("PUBLIC_URL") or f"http://127.0.0.1:{PORT}").rstrip("/")
 FIVETRAN_API_URL = (os.environ.get("FIVETRAN_API_URL") or f"{PUBLIC_URL}{EMULATOR_MOUNT}/v1").rstrip("/")
+if FIVETRAN_EMULATED and not DEBUG and not env_bool("ALLOW_EMULATOR", False):
+    # The emulator answers with well-known credentials: never serve it by accident in production.
+    raise ImproperlyConfigured(
+        "FIVETRAN_API_URL is not set while DEBUG is off: set FIVETRAN_API_URL (and FIVETRAN_API_KEY, "
+        "FIVETRAN_API_SECRET, FIVETRAN_GROUP_ID, FIVETRAN_WEBHOOK_SECRET), or ALLOW_EMULATOR=1 for a demo."
+    )
 FIVETRAN_API_KEY = os.environ.get("FIVETRAN_API_KEY") or "emulator-key"
 FIVETRAN_API_SECRET = os.environ.get("FIVETRAN_API_SECRET") or "emulator-secret"
 FIVETRAN_GROUP_ID = os.environ.get("FIVETRAN_GROUP_ID") or "embedded_group"
