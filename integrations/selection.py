@@ -20,7 +20,14 @@ def selectable_schemas(source_schema: dict) -> list[dict]:
 
 
 def locked_count(source_schema: dict) -> int:
-    return sum(1 for schema in source_schema["schemas"] for table in schema["tables"] if table["locked"])
+    """Tables Fivetran always syncs: enabled ones the user may not deselect (in enabled schemas)."""
+    return sum(
+        1
+        for schema in source_schema["schemas"]
+        if schema["enabled"]
+        for table in schema["tables"]
+        if table["locked"] and table["enabled"]
+    )
 
 
 def validate_selection(source_schema: dict, selected) -> dict[str, list[str]]:

@@ -229,3 +229,19 @@ def test_webhook_refuses_bad_or_missing_signatures_and_nudges_the_waiting_sync(a
     good = client.post("/webhooks/fivetran/", body, content_type="application/json", HTTP_X_FIVETRAN_SIGNATURE_256=signed(body, "whsec_test"))
     assert good.status_code == 204
     assert SetupStep.objects.get(integration_id=pk, name="historical_sync").due_at <= timezone.now()
+
+
+def test_only_enabled_locked_tables_count_as_always_synced():
+    from integrations.selection import locked_count
+
+    schema = {
+        "schemas": [
+            {"name": "a", "enabled": True, "tables": [
+                {"name": "t1", "enabled": True, "locked": True},
+                {"name": "t2", "enabled": False, "locked": True},  # e.g. deleted at the source
+                {"name": "t3", "enabled": True, "locked": False},
+            ]},
+            {"name": "b", "enabled": False, "tables": [{"name": "t4", "enabled": True, "locked": True}]},
+        ]
+    }
+    assert locked_count(schema) == 1
