@@ -39,3 +39,14 @@ def postgres_url() -> str:
     if not url.startswith("postgres"):
         missing_service("PostgreSQL (DATABASE_URL=postgres://...)")
     return url
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_worker_thread_connections(django_db_setup):
+    """Async tests reach the database through asgiref's single worker thread, whose connection
+    would otherwise stay open and stop the test database from being dropped at the end."""
+    yield
+    from asgiref.sync import SyncToAsync
+    from django.db import connections
+
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=30)
