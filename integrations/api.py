@@ -23,7 +23,8 @@ def error(status: int, message: str) -> JsonResponse:
     return JsonResponse({"error": message}, status=status)
 
 
-async def _integration(request, pk: int) -> Integration:
+# The one door to an integration for pages and the API: another team's answers 404.
+async def team_integration(request, pk: int) -> Integration:
     user = await request.auser()
     return await sync_to_async(team_object_or_404)(Integration.objects, user, pk=pk)
 
@@ -75,7 +76,7 @@ async def integration_list_create(request):
 
 @require_http_methods(["GET", "DELETE"])
 async def integration_detail(request, pk: int):
-    integration = await _integration(request, pk)
+    integration = await team_integration(request, pk)
     if request.method == "DELETE":
         try:
             await integration_delete(integration)
@@ -88,7 +89,7 @@ async def integration_detail(request, pk: int):
 
 @require_GET
 async def integration_events(request, pk: int):
-    integration = await _integration(request, pk)
+    integration = await team_integration(request, pk)
     try:
         since = int(request.GET.get("since", "0"))
     except ValueError:
@@ -101,7 +102,7 @@ async def integration_events(request, pk: int):
 
 @require_http_methods(["GET", "POST"])
 async def integration_schema(request, pk: int):
-    integration = await _integration(request, pk)
+    integration = await team_integration(request, pk)
     if integration.source_schema is None:
         return error(409, "The schema has not been loaded yet.")
     if request.method == "GET":
@@ -127,7 +128,7 @@ async def integration_schema(request, pk: int):
 
 @require_POST
 async def integration_retry(request, pk: int):
-    integration = await _integration(request, pk)
+    integration = await team_integration(request, pk)
     try:
         events = await sync_to_async(services.step_retry)(integration.pk)
     except services.Conflict as exc:

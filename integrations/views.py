@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from connectors.fivetran import FivetranError
 from integrations import selectors, services
-from integrations.api import _integration, start_integration
+from integrations.api import start_integration, team_integration
 from integrations.events import wake_workers
 from integrations.flow import STEPS
 from integrations.models import Integration
@@ -38,7 +38,7 @@ async def integration_create_form(request):
 async def integration_flow(request, pk: int):
     if not (await request.auser()).is_authenticated:
         return redirect(f"{reverse('login')}?next={request.path}")
-    integration = await _integration(request, pk)
+    integration = await team_integration(request, pk)
     seq, snapshot = await sync_to_async(selectors.snapshot)(integration.pk)
     context = {"integration": integration, "seq": seq, "snapshot": snapshot, "step_specs": STEPS}
     return await sync_to_async(render)(request, "integrations/flow.html", context)
@@ -48,7 +48,7 @@ async def integration_flow(request, pk: int):
 async def integration_setup(request, pk: int):
     if not (await request.auser()).is_authenticated:
         return redirect(f"{reverse('login')}?next={request.path}")
-    integration = await _integration(request, pk)
+    integration = await team_integration(request, pk)
     if integration.source_schema is None:
         return redirect("integrations:flow", pk=integration.pk)
     context = {
@@ -63,7 +63,7 @@ async def integration_setup(request, pk: int):
 async def integration_delete_form(request, pk: int):
     if not (await request.auser()).is_authenticated:
         return redirect(f"{reverse('login')}?next={reverse('integrations:list')}")
-    integration = await _integration(request, pk)
+    integration = await team_integration(request, pk)
     try:
         await integration_delete(integration)
     except FivetranError as exc:
@@ -79,7 +79,7 @@ async def connect_card_return(request, pk: int):
     proves the return; Fivetran's own query parameters (id=...) are only logged."""
     if not (await request.auser()).is_authenticated:
         return redirect(f"{reverse('login')}?next={request.get_full_path()}")
-    integration = await _integration(request, pk)
+    integration = await team_integration(request, pk)
     try:
         await sync_to_async(services.connect_card_returned)(integration.pk, request.GET.get("token", ""))
     except services.InvalidReturn as exc:
