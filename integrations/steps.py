@@ -210,9 +210,13 @@ async def historical_sync(ctx: StepContext):
     if verdict.verdict in (SyncVerdict.NEEDS_RECONNECT, SyncVerdict.NEEDS_CARD):
         # The time the user takes to reconnect does not count against the sync's time limit.
         scratch.pop("clock_started_at", None)
+        scratch["resume_after_reconnect"] = True
         await ctx.save_scratch(scratch)
         card_uri = await _current_card(ctx)
         return WaitForUser("reconnect", card_uri, verdict.message, recheck_after=CARD_LIFETIME.total_seconds())
+    if scratch.pop("resume_after_reconnect", False):
+        # Fivetran would retry on its own schedule, possibly hours away: the user is here now.
+        await client.sync(integration.connection_id)
     if verdict.verdict is SyncVerdict.FAILED_RETRYING:
         failures = set(scratch.get("failures", []))
         failures.add(isoformat(connection.failed_at))

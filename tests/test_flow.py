@@ -294,3 +294,19 @@ async def test_a_connect_card_about_to_expire_is_replaced(flow_settings, flow_em
     assert [a["url"] for a in actions] == [first, integration.connect_card_uri]
     await driver.return_from_card(flow_emulator)  # the new link works
     await driver.until_waiting("select_tables")
+
+
+async def test_time_waiting_for_a_reconnect_does_not_count_against_the_sync_limit(
+    flow_settings, flow_emulator, team_user
+):
+    flow_settings.SETUP_SYNC_TIMEOUT_SECONDS = 3
+    driver = await start(team_user, "google_sheets")  # one table: its sync fits well inside the limit
+    integration = await driver.until_waiting("connect_card")
+    flow_emulator.fault("break", connection_id=integration.connection_id)
+    await driver.return_from_card(flow_emulator)
+    await driver.until_waiting("historical_sync")
+    await asyncio.sleep(3.2)  # the user takes longer than the whole limit to reconnect
+    await driver.return_from_card(flow_emulator)
+    integration = await driver.until_state("ready", "failed")
+    step = await integration.steps.aget(name="historical_sync")
+    assert integration.state == "ready", (step.error_code, step.error_message)
