@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from integrations.events import append_event
 from integrations.models import Integration, IntegrationEvent, SetupStep
+from integrations.text import counted
 
 Step = SetupStep.State
 State = Integration.State
@@ -267,7 +268,7 @@ def selection_record(integration_id: int, selected: dict[str, list[str]]) -> Eve
         raise Conflict("This integration is not waiting for a table selection.")
     Integration.objects.filter(pk=integration_id).update(selection=selected)
     count = sum(len(tables) for tables in selected.values())
-    return step_complete(step.pk, owner=None, detail={"tables": count}, message=f"{count} tables selected")
+    return step_complete(step.pk, owner=None, detail={"tables": count}, message=f"{counted(count, 'table')} selected")
 
 
 @transaction.atomic

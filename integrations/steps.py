@@ -19,6 +19,7 @@ from integrations.events import isoformat
 from integrations.models import Integration
 from integrations.status import SyncVerdict, assess
 from integrations.step_api import CheckAgain, Done, Failed, Skipped, StepContext, WaitForUser
+from integrations.text import counted
 from warehouse.tables import count_landed, destination_tables, register_tables
 
 SCHEMA_PROGRESS_SECONDS = 10
@@ -146,7 +147,7 @@ async def load_schema(ctx: StepContext):
     await _save(ctx, source_schema=summary)
     tables = sum(len(schema["tables"]) for schema in summary["schemas"])
     schemas = len(summary["schemas"])
-    return Done(detail={"schemas": schemas, "tables": tables}, message=f"{tables} tables in {schemas} schemas")
+    return Done(detail={"schemas": schemas, "tables": tables}, message=f"{counted(tables, 'table')} in {counted(schemas, 'schema')}")
 
 
 async def select_tables(ctx: StepContext):
@@ -169,7 +170,7 @@ async def update_schema(ctx: StepContext):
     expected = destination_tables(_service(ctx), ctx.integration.schema_name, config)
     await _save(ctx, destination_tables=expected)
     count = sum(len(tables) for tables in expected.values())
-    return Done(detail={"tables": count}, message=f"{count} tables will be synced")
+    return Done(detail={"tables": count}, message=f"{counted(count, 'table')} will be synced")
 
 
 async def start_sync(ctx: StepContext):
@@ -254,7 +255,7 @@ async def register_tables_step(ctx: StepContext):
                 done=len(registration.registered),
                 total=len(registration.registered) + len(registration.missing),
                 unit="tables",
-                message=f"{len(registration.missing)} tables are not in BigQuery yet; waiting for them.",
+                message=f"{counted(len(registration.missing), 'table')} not in BigQuery yet; waiting for them.",
             )
             return CheckAgain(min(30.0, settings.SETUP_TABLES_GRACE_SECONDS / 10))
     tables = [
@@ -265,7 +266,7 @@ async def register_tables_step(ctx: StepContext):
         ("tables.registered", {"count": len(tables), "tables": tables[start : start + TABLES_EVENT_PAGE]})
         for start in range(0, len(tables), TABLES_EVENT_PAGE)
     ]
-    message = f"{len(tables)} tables registered"
+    message = f"{counted(len(tables), 'table')} registered"
     if registration.missing:
         message += f"; {len(registration.missing)} selected tables never appeared: " + ", ".join(
             registration.missing[:10]

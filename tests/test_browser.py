@@ -268,3 +268,46 @@ def test_another_team_cannot_open_the_page_or_its_socket(chromium, live_server_p
     finally:
         owner.close()
         rival.close()
+
+
+def emulator_control(base_url: str, method: str, path: str, body: dict | None = None) -> dict:
+    """The mounted emulator's control API (its credentials are the embedded defaults)."""
+    import httpx
+
+    response = httpx.request(
+        method, f"{base_url}/_emulator/fivetran{path}", json=body, auth=("emulator-key", "emulator-secret"), timeout=10
+    )
+    response.raise_for_status()
+    return response.json()
+
+
+def test_a_failed_sync_shows_fivetrans_message_and_retry_finishes_it(chromium, live_server_process, screenshot):
+    server = live_server_process
+    context = chromium.new_context(viewport={"width": 1100, "height": 900})
+    try:
+        page = log_in(context, server.base_url, "demo", "demo")
+        start_hubspot(page, server.base_url)
+        wait_for_step_state(page, "connect_card", "waiting_for_user")
+        newest = max(
+            emulator_control(server.base_url, "GET", "/v1/connections?limit=1000")["data"]["items"],
+            key=lambda connection: connection["created_at"],
+        )
+        # Every attempt Fivetran makes fails (SETUP_SYNC_FAILURE_LIMIT is 3), until we clear it.
+        emulator_control(server.base_url, "POST", "/_control/faults", {"kind": "fail_sync", "connection_id": newest["id"], "times": 50})
+        connect_account(page, screenshot, "failure")
+        choose_tables(page, screenshot, "failure")
+        submit_selection(page)
+        wait_for_step_state(page, "historical_sync", "failed", timeout=READY_TIMEOUT_MS)
+        failed = step(page, "historical_sync")
+        assert "failed, Fivetran is retrying" in failed.inner_text()
+        retry = failed.get_by_role("button", name="Retry")
+        assert retry.is_visible()
+        screenshot(page, "failure-4-failed")
+
+        emulator_control(server.base_url, "DELETE", "/_control/faults")
+        retry.click()
+        page.wait_for_selector('[data-flow][data-flow-state="ready"]', timeout=READY_TIMEOUT_MS)
+        assert step(page, "historical_sync").get_attribute("data-state") == "done"
+        screenshot(page, "failure-5-ready-after-retry")
+    finally:
+        context.close()
