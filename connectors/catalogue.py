@@ -7,7 +7,6 @@ here nothing handed out can be mutated, and `connection_config` always builds a 
 
 from __future__ import annotations
 
-import copy
 import functools
 import os
 import re
@@ -19,6 +18,8 @@ from types import MappingProxyType
 from typing import Any
 
 import yaml
+
+from connectors.frozen import freeze, thaw
 
 DEFAULT_PATH = Path(__file__).resolve().parent / "services.yaml"
 ICON_DIR = "images/integrations/fivetran"
@@ -121,7 +122,7 @@ def connection_config(service: Service, schema_name: str) -> dict[str, Any]:
     if not schema_name:
         raise ValueError("schema_name must not be empty")
     naming_key = "schema_prefix" if service.requires_schema_prefix else "schema"
-    return {naming_key: schema_name, **_thaw(service.static_config)}
+    return {naming_key: schema_name, **thaw(service.static_config)}
 
 
 # --- loading -------------------------------------------------------------------------------------
@@ -273,7 +274,7 @@ def _service(path: Path, key: Any, value: Any) -> Service:
         internal=flags["internal"],
         requires_schema_prefix=flags["requires_schema_prefix"],
         category=category.strip(),
-        static_config=_freeze(static_config),
+        static_config=freeze(static_config),
     )
 
 
@@ -295,22 +296,6 @@ def _check_json(path: Path, service: str, field: str, value: Any, depth: int = 0
             _check_json(path, service, f"{field}.{index}", item, depth + 1)
     elif value is not None and not isinstance(value, (str, int, float, bool)):
         raise CatalogueError(path, f"{value!r} is not a JSON value", service=service, field=field)
-
-
-def _freeze(value: Any) -> Any:
-    if isinstance(value, dict):
-        return MappingProxyType({key: _freeze(item) for key, item in value.items()})
-    if isinstance(value, list):
-        return tuple(_freeze(item) for item in value)
-    return value
-
-
-def _thaw(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {key: _thaw(item) for key, item in value.items()}
-    if isinstance(value, tuple):
-        return [_thaw(item) for item in value]
-    return copy.deepcopy(value)
 
 
 def _hashable(value: Any) -> bool:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from connectors.catalogue import connection_config
+from connectors.frozen import freeze
 
 if TYPE_CHECKING:
     from connectors.catalogue import Service
@@ -199,7 +200,7 @@ def parse_connection(data: Mapping[str, Any]) -> Connection:
         succeeded_at=parse_timestamp(data.get("succeeded_at")),
         failed_at=parse_timestamp(data.get("failed_at")),
         status=parse_status(data.get("status")),
-        config=_frozen(data.get("config") or {}),
+        config=freeze(data.get("config") or {}),
     )
 
 
@@ -279,14 +280,6 @@ def parse_destination(data: Mapping[str, Any]) -> Destination:
         # API v2 says data_set_location, v1 said location (§1.1).
         location=config.get("data_set_location") or config.get("location"),
     )
-
-
-def _frozen(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return MappingProxyType({key: _frozen(item) for key, item in value.items()})
-    if isinstance(value, list):
-        return tuple(_frozen(item) for item in value)
-    return value
 
 
 # --- schema selection ----------------------------------------------------------------------------
