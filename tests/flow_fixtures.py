@@ -116,6 +116,9 @@ class Driver:
             async for event in IntegrationEvent.objects.filter(integration_id=self.integration_id).order_by("seq")
         ]
 
+    async def progress_messages(self) -> list[str]:
+        return [e["data"]["message"] for e in await self.events() if e["type"] == "step.progress"]
+
     async def return_from_card(self, emulator, *, complete: bool = True) -> None:
         """What the user's browser does: finish the Connect Card and come back through our return URL."""
         integration = await self.state()

@@ -163,7 +163,7 @@ async def test_a_failed_sync_is_shown_as_retrying_then_completes(flow_settings, 
     driver = await start(team_user, "jira")
     await through_table_choice(driver, flow_emulator, "fail_sync", times=1)
     await driver.until_state("ready")
-    messages = [e["data"]["message"] for e in await driver.events() if e["type"] == "step.progress"]
+    messages = await driver.progress_messages()
     assert any("failed, Fivetran is retrying" in message for message in messages)
 
 
@@ -212,7 +212,7 @@ async def test_a_rescheduled_sync_says_why_and_completes(flow_settings, flow_emu
     driver = await start(team_user, "shopify")
     await through_table_choice(driver, flow_emulator, "reschedule", retry_after=1)
     await driver.until_state("ready")
-    messages = [e["data"]["message"] for e in await driver.events() if e["type"] == "step.progress"]
+    messages = await driver.progress_messages()
     assert any("quota" in message for message in messages)
 
 
