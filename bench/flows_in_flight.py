@@ -58,10 +58,10 @@ def scheduled_checks(first_offset: float, window: float, first: float, longest: 
 
 def seed_emulator_store(data_dir: Path, connections: list[tuple[str, str]]) -> None:
     """Connected, unpaused connections in the middle of their historical sync."""
-    from connectors.emulator.clock import api_timestamp
-    from connectors.emulator.connections import new_connection
-    from connectors.emulator.services import load_services
-    from connectors.emulator.store import CONNECTION, Store
+    from standins.fivetran.clock import api_timestamp
+    from standins.fivetran.connections import new_connection
+    from standins.fivetran.services import load_services
+    from standins.fivetran.store import CONNECTION, Store
 
     service = load_services()["hubspot"]
     store = Store(data_dir)
@@ -211,7 +211,7 @@ def _run() -> None:
     from django.core.management import call_command
 
     from tests.conftest import free_port
-    from warehouse.standin import start_standin
+    from standins.bigquery.server import start_standin
 
     count = int(os.environ.get("BENCH_FLOWS", "5000"))
     scale = float(os.environ.get("BENCH_FLOWS_SCALE", "60"))

@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         var_dir = Path(tmp)
         standin = None
         if args.standin_tables:
-            from warehouse.standin import start_standin
+            from standins.bigquery.server import start_standin
 
             standin = start_standin(_free_port(), var_dir / "bigquery", "local-project")
         try:

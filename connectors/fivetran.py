@@ -1,4 +1,4 @@
-"""The only code that talks to Fivetran's REST API (reference: fivetran-api.md).
+"""The only code that talks to Fivetran's REST API (reference: docs/reference/fivetran-api.md).
 
 Every call goes through one retry loop: 429 waits `Retry-After`, 5xx and transport failures back
 off exponentially with full jitter, both bounded by `max_attempts` and `max_retry_seconds`; other
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 USER_AGENT = f"gyana-connect/0.1 httpx/{httpx.__version__}"
-# fivetran-api.md §1.1: version=2 on connection, destination and metadata calls; schema, group
+# docs/reference/fivetran-api.md §1.1: version=2 on connection, destination and metadata calls; schema, group
 # and webhook calls use plain JSON.
 ACCEPT_V2 = "application/json;version=2"
 ACCEPT_JSON = "application/json"

@@ -26,13 +26,15 @@ logger = logging.getLogger(__name__)
 
 
 def emulator_app():
-    from connectors.emulator.app import create_app
+    from standins.fivetran.app import create_app
 
     writer = None
     if settings.BIGQUERY_API_ENDPOINT:
-        from warehouse.emulator_writer import BigQueryWriter
+        from standins.fivetran.destination import BigQueryWriter
 
-        writer = BigQueryWriter(settings.BIGQUERY_API_ENDPOINT, settings.BIGQUERY_PROJECT)
+        writer = BigQueryWriter(
+            settings.BIGQUERY_API_ENDPOINT, settings.BIGQUERY_PROJECT, location=settings.BIGQUERY_LOCATION
+        )
     return create_app(
         api_key=settings.FIVETRAN_API_KEY,
         api_secret=settings.FIVETRAN_API_SECRET,

@@ -1,6 +1,6 @@
 """The one place that reads a Fivetran connection's status and says what it means for our set-up.
 
-The webhook, the fallback timer and the steps all go through `assess` (fivetran-api.md §4). Fivetran's
+The webhook, the fallback timer and the steps all go through `assess` (docs/reference/fivetran-api.md §4). Fivetran's
 own timestamps are compared with the baseline taken before the sync started, never with our clock.
 """
 

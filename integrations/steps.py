@@ -23,7 +23,7 @@ from integrations.text import counted
 from warehouse.tables import count_landed, destination_tables, register_tables
 
 SCHEMA_PROGRESS_SECONDS = 10
-# A Connect Card link lives one day (fivetran-api.md §2.2); offer a new one before it dies.
+# A Connect Card link lives one day (docs/reference/fivetran-api.md §2.2); offer a new one before it dies.
 CARD_LIFETIME = timedelta(hours=23)
 TABLES_EVENT_PAGE = 100
 

@@ -16,7 +16,7 @@ from google.cloud import bigquery
 
 from tests.conftest import free_port
 from warehouse.bigquery import call_options, make_client
-from warehouse.standin import StandIn, start_standin
+from standins.bigquery.server import StandIn, start_standin
 
 STANDIN_PROJECT = "local-project"
 MANY_TABLES = 1050

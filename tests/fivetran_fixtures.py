@@ -75,14 +75,14 @@ def running_emulator(
     bigquery_endpoint: str | None = None,
     bigquery_project: str = "local-project",
 ) -> Iterator[Emulator]:
-    """Start `python -m connectors.emulator` on a free port; stop it on exit."""
+    """Start `python -m standins.fivetran` on a free port; stop it on exit."""
     port = free_port()
     emulator = Emulator(url=f"http://127.0.0.1:{port}", api_key=API_KEY, api_secret=API_SECRET)
     log_path = Path(data_dir) / "emulator.log"
     command = [
         sys.executable,
         "-m",
-        "connectors.emulator",
+        "standins.fivetran",
         "--host",
         "127.0.0.1",
         "--port",

@@ -1,4 +1,4 @@
-"""The websocket contract (event-protocol.md) on the real consumer and channel layer."""
+"""The websocket contract (docs/reference/event-protocol.md) on the real consumer and channel layer."""
 
 import asyncio
 import json

@@ -15,12 +15,12 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 import pytest
 
-from connectors.emulator.app import create_app
-from connectors.emulator.card import make_token
-from connectors.emulator.samples import row_count, sample_source
-from connectors.emulator.services import load_services
-from connectors.emulator.testing import EmulatorProcess, ServerThread, WebhookReceiver
-from connectors.emulator.writer import LandedTable
+from standins.fivetran.app import create_app
+from standins.fivetran.card import make_token
+from standins.fivetran.samples import row_count, sample_source
+from standins.fivetran.services import load_services
+from standins.fivetran.testing import EmulatorProcess, ServerThread, WebhookReceiver
+from standins.fivetran.writer import LandedTable
 
 GROUP = "embedded_group"
 REDIRECT = "http://127.0.0.1:9/integrations/connections/17/authorized?next=%2Fdone&tab=setup"
@@ -785,10 +785,10 @@ def test_cli_exits_with_a_clear_message_when_the_bigquery_writer_is_missing(tmp_
     import sys
 
     code = (
-        "import sys; sys.modules['warehouse.emulator_writer'] = None\n"
-        "from connectors.emulator.__main__ import main\n"
+        "import sys; sys.modules['standins.fivetran.destination'] = None\n"
+        "from standins.fivetran.__main__ import main\n"
         f"main(['--data-dir', {str(tmp_path)!r}, '--bigquery-endpoint', 'http://127.0.0.1:9'])"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=30)
     assert result.returncode != 0
-    assert "warehouse.emulator_writer" in result.stderr and "Traceback" not in result.stderr
+    assert "standins.fivetran.destination" in result.stderr and "Traceback" not in result.stderr

@@ -15,10 +15,10 @@ from typing import Any
 import httpx
 import pytest
 
-from connectors.emulator.testing import EmulatorProcess, WebhookReceiver
-from connectors.emulator.webhooks import signature
+from standins.fivetran.testing import EmulatorProcess, WebhookReceiver
+from standins.fivetran.webhooks import signature
 
-FIXTURES = Path("/work/shared/reference/fivetran-fixtures")
+from tests.paths import FIVETRAN_FIXTURES as FIXTURES
 GROUP = "embedded_group"
 NAME_KEYED = {"schemas", "tables", "columns", "properties"}
 # Keys the reference documents as conditional, so an object may carry them although a fixture does not:

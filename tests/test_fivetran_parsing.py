@@ -20,7 +20,7 @@ from connectors.fivetran import (
     schema_selection_patch,
 )
 
-FIXTURES = Path("/work/shared/reference/fivetran-fixtures")
+from tests.paths import FIVETRAN_FIXTURES as FIXTURES
 UTC = timezone.utc
 
 

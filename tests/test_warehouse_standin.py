@@ -8,7 +8,7 @@ import pytest
 
 from tests.bigquery_fixtures import MANY_TABLES, unique_name
 from warehouse.bigquery import call_options
-from warehouse.standin import spatial_extension_path, start_standin
+from standins.bigquery.server import spatial_extension_path, start_standin
 
 
 def test_spatial_extension_comes_from_the_installed_wheel():

@@ -24,7 +24,7 @@ from warehouse.tables import (
     standard_sql_type,
 )
 
-FIXTURES = Path("/work/shared/reference/fivetran-fixtures")
+from tests.paths import FIVETRAN_FIXTURES as FIXTURES
 pytestmark = pytest.mark.django_db(transaction=True)
 
 

@@ -9,7 +9,7 @@ from integrations import urls as integration_urls
 from integrations.models import Integration, Table
 from teams.models import Team
 from tests.bigquery_fixtures import unique_name
-from warehouse.emulator_writer import BigQueryWriter, synthetic_value
+from standins.fivetran.destination import BigQueryWriter, synthetic_value
 from warehouse.tables import PREVIEW_ROWS
 
 # Until integrations/urls.py wires the two views, this module serves them under the same names.
@@ -51,7 +51,7 @@ def landed(bigquery_settings, integration):
     """`contact` written to the stand-in with 60 rows and registered; `gone` registered only."""
     from asgiref.sync import async_to_sync
 
-    from connectors.emulator.writer import LandedTable
+    from standins.fivetran.writer import LandedTable
 
     writer = BigQueryWriter(bigquery_settings.endpoint, bigquery_settings.project)
     columns = (("id", "INT64"), ("email", "STRING"), ("_fivetran_synced", "TIMESTAMP"))

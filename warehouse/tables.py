@@ -53,7 +53,7 @@ def is_system_table(name: str) -> bool:
 
 
 def destination_tables(service: Service, schema_name: str, config: SchemaConfig) -> dict[str, list[str]]:
-    """{dataset: [table names in the destination]} of the enabled tables (fivetran-api.md §5)."""
+    """{dataset: [table names in the destination]} of the enabled tables (docs/reference/fivetran-api.md §5)."""
     if service.single_table:
         return {schema_name: [service.static_config["table"]]}
     datasets: dict[str, list[str]] = {}

@@ -27,7 +27,7 @@ class Command(BaseCommand):
         env = dict(os.environ, PORT=str(port))
         standin = None
         if not settings.BIGQUERY_API_ENDPOINT:
-            from warehouse.standin import start_standin
+            from standins.bigquery.server import start_standin
 
             standin = start_standin(
                 port=settings.BIGQUERY_STANDIN_PORT,

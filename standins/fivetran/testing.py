@@ -52,14 +52,14 @@ class ServerThread:
 
 
 class EmulatorProcess:
-    """`python -m connectors.emulator` as a subprocess, ready once it prints its listening line."""
+    """`python -m standins.fivetran` as a subprocess, ready once it prints its listening line."""
 
     def __init__(self, data_dir: Path, *, sync_seconds: float = 0.5, port: int | None = None,
                  api_key: str = "emulator-key", api_secret: str = "emulator-secret", extra: list[str] | None = None):
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.args = [
-            sys.executable, "-m", "connectors.emulator", "--host", "127.0.0.1", "--port", str(self.port),
+            sys.executable, "-m", "standins.fivetran", "--host", "127.0.0.1", "--port", str(self.port),
             "--api-key", api_key, "--api-secret", api_secret, "--sync-seconds", str(sync_seconds),
             "--data-dir", str(data_dir), *(extra or []),
         ]

@@ -1,6 +1,6 @@
 """The local BigQuery stand-in: bqemulator 1.4.0, launched offline, with its gaps fixed here only.
 
-`python -m warehouse.standin --port P --data-dir DIR [--project local-project]` serves BigQuery's REST
+`python -m standins.bigquery.server --port P --data-dir DIR [--project local-project]` serves BigQuery's REST
 API on 127.0.0.1:P with its data kept under DIR. `start_standin(...)` runs that as a subprocess.
 
 This module is the one place that knows the stand-in differs from BigQuery. It imports no Django:
@@ -54,7 +54,7 @@ from urllib.parse import parse_qs, urlencode
 LIST_PAGE_LIMIT = 1000
 PID_HEADER = "x-standin-pid"
 READY_TIMEOUT_SECONDS = 60.0
-_REPO_ROOT = Path(__file__).resolve().parent.parent
+_REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 # --------------------------------------------------------------------------------------------
@@ -298,7 +298,7 @@ def start_standin(port: int, data_dir: Path | str, project: str = "local-project
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_REPO_ROOT), env.get("PYTHONPATH")]))
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "warehouse.standin", "--port", str(port),
+            [sys.executable, "-m", "standins.bigquery.server", "--port", str(port),
              "--data-dir", str(data_dir), "--project", project],
             cwd=data_dir, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )
@@ -320,7 +320,7 @@ def start_standin(port: int, data_dir: Path | str, project: str = "local-project
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m warehouse.standin", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m standins.bigquery.server", description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--project", default="local-project")

@@ -10,7 +10,7 @@ from typing import Protocol
 class LandedTable:
     connection_id: str
     service: str
-    dataset: str  # BigQuery dataset (fivetran-api.md §5 rules)
+    dataset: str  # BigQuery dataset (docs/reference/fivetran-api.md §5 rules)
     table: str  # name_in_destination
     columns: tuple[tuple[str, str], ...]  # (name, BigQuery type), incl. Fivetran's _fivetran_* columns
     row_count: int  # deterministic per table, some 0

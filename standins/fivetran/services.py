@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-SERVICES_YAML = Path(__file__).resolve().parent.parent / "services.yaml"
+SERVICES_YAML = Path(__file__).resolve().parents[2] / "connectors" / "services.yaml"
 
 
 @dataclass(frozen=True)

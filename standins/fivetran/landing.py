@@ -1,4 +1,4 @@
-"""Which tables a sync lands in the destination, and in what shape (fivetran-api.md §5)."""
+"""Which tables a sync lands in the destination, and in what shape (docs/reference/fivetran-api.md §5)."""
 
 from __future__ import annotations
 

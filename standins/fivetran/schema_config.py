@@ -1,6 +1,6 @@
 """A connection's schema config: built from the sample source, merged with PATCHes, reloaded.
 
-The stored document has exactly the API's `data` shape (fivetran-api.md §2.7), keyed by source names.
+The stored document has exactly the API's `data` shape (docs/reference/fivetran-api.md §2.7), keyed by source names.
 """
 
 from __future__ import annotations

@@ -91,7 +91,7 @@ class EmulatorMiddleware:
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send, path: str, control: bool) -> None:
         if path.startswith("/v1") or control:
             if not self._authorised(scope):
-                # Fivetran's 401 `code` string is unverified (fivetran-api.md §1.3); "Unauthorized" is our choice.
+                # Fivetran's 401 `code` string is unverified (docs/reference/fivetran-api.md §1.3); "Unauthorized" is our choice.
                 error = ApiError(401, "Unauthorized", "Invalid API key or secret", {"WWW-Authenticate": 'Basic realm="Fivetran"'})
                 await error_response(error)(scope, receive, send)
                 return

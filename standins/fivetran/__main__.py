@@ -1,4 +1,4 @@
-"""python -m connectors.emulator: serve the emulator with uvicorn."""
+"""python -m standins.fivetran: serve the emulator with uvicorn."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from .writer import DestinationWriter
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m connectors.emulator", description="Local Fivetran REST API emulator")
+    parser = argparse.ArgumentParser(prog="python -m standins.fivetran", description="Local Fivetran REST API emulator")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--api-key", default="emulator-key")
@@ -29,9 +29,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def _bigquery_writer(endpoint: str, project: str) -> DestinationWriter:
     try:
-        from warehouse.emulator_writer import BigQueryWriter
+        from standins.fivetran.destination import BigQueryWriter
     except ImportError as exc:
-        sys.exit(f"--bigquery-endpoint needs warehouse.emulator_writer.BigQueryWriter, which could not be imported: {exc}")
+        sys.exit(f"--bigquery-endpoint needs standins.fivetran.destination.BigQueryWriter, which could not be imported: {exc}")
     return BigQueryWriter(endpoint, project)
 
 

@@ -16,10 +16,12 @@ from typing import TYPE_CHECKING
 
 from google.cloud import bigquery
 
-from warehouse.bigquery import call_options, make_client, setting
+from google.api_core.client_options import ClientOptions
+from google.auth.credentials import AnonymousCredentials
+from google.cloud.bigquery.retry import DEFAULT_RETRY
 
 if TYPE_CHECKING:
-    from connectors.emulator.writer import LandedTable
+    from standins.fivetran.writer import LandedTable
 
 _EPOCH = datetime(2024, 1, 1, tzinfo=timezone.utc)
 
@@ -61,12 +63,13 @@ def synthetic_ndjson(columns: tuple[tuple[str, str], ...], row_count: int) -> by
 class BigQueryWriter:
     """`DestinationWriter` (contracts C) writing into BigQuery through the real client."""
 
-    def __init__(self, endpoint: str | None, project: str, *, location: str | None = None):
-        if location is None:
-            location = _settings_location()
+    def __init__(self, endpoint: str | None, project: str, *, location: str = "US", timeout: float = 30.0):
         self.project = project
         self.location = location
-        self._client = make_client(project, endpoint=endpoint, location=location)
+        self.timeout = timeout
+        # The stand-in takes anonymous calls; a real endpoint uses the google-auth default chain.
+        options = {"credentials": AnonymousCredentials(), "client_options": ClientOptions(api_endpoint=endpoint)}
+        self._client = bigquery.Client(project=project, location=location, **(options if endpoint else {}))
         self._datasets_ready: set[str] = set()
         self._lock = threading.Lock()
 
@@ -81,8 +84,8 @@ class BigQueryWriter:
         schema = [bigquery.SchemaField(name, type_) for name, type_ in landed.columns]
         reference = f"{self.project}.{landed.dataset}.{landed.table}"
         # Fivetran replaces the table's contents on a re-sync; drop and create gives the same.
-        self._client.delete_table(reference, not_found_ok=True, **call_options())
-        table = self._client.create_table(bigquery.Table(reference, schema=schema), **call_options())
+        self._client.delete_table(reference, not_found_ok=True, **self._call_options())
+        table = self._client.create_table(bigquery.Table(reference, schema=schema), **self._call_options())
         if landed.row_count <= 0:
             return
         job_config = bigquery.LoadJobConfig(
@@ -90,7 +93,7 @@ class BigQueryWriter:
             schema=schema,
             write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE,
         )
-        options = call_options()
+        options = self._call_options()
         # No `size=`: the stand-in refuses multipart uploads, a resumable upload works everywhere.
         job = self._client.load_table_from_file(
             io.BytesIO(synthetic_ndjson(landed.columns, landed.row_count)),
@@ -107,10 +110,11 @@ class BigQueryWriter:
                 return
         dataset = bigquery.Dataset(f"{self.project}.{dataset_id}")
         dataset.location = self.location
-        self._client.create_dataset(dataset, exists_ok=True, **call_options())
+        self._client.create_dataset(dataset, exists_ok=True, **self._call_options())
         with self._lock:
             self._datasets_ready.add(dataset_id)
 
-
-def _settings_location() -> str:
-    return setting("BIGQUERY_LOCATION", None) or "US"
+    def _call_options(self) -> dict:
+        # Bounded: the library's default retries a 500 (the stand-in's answer to a bad row) for 600 s.
+        retry = DEFAULT_RETRY.with_timeout(min(20.0, self.timeout * 2)).with_delay(initial=0.2, maximum=2.0)
+        return {"retry": retry, "timeout": self.timeout}

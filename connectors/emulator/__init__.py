@@ -1,5 +1,0 @@
-"""A local stand-in for the subset of Fivetran's REST API this product uses.
-
-`create_app()` (app.py) builds the ASGI app; `python -m connectors.emulator` serves it with uvicorn.
-Shapes follow /work/shared/reference/fivetran-api.md §2 and §6 and the fixtures next to it.
-"""
