@@ -210,8 +210,8 @@ def _run() -> None:
     import django
     from django.core.management import call_command
 
-    from tests.conftest import free_port
     from standins.bigquery.server import start_standin
+    from tests.conftest import free_port
 
     count = int(os.environ.get("BENCH_FLOWS", "5000"))
     scale = float(os.environ.get("BENCH_FLOWS_SCALE", "60"))

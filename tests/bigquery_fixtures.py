@@ -14,9 +14,9 @@ from collections.abc import Iterable
 import pytest
 from google.cloud import bigquery
 
+from standins.bigquery.server import StandIn, start_standin
 from tests.conftest import free_port
 from warehouse.bigquery import call_options, make_client
-from standins.bigquery.server import StandIn, start_standin
 
 STANDIN_PROJECT = "local-project"
 MANY_TABLES = 1050

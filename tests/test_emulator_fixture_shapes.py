@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,8 +16,8 @@ import pytest
 
 from standins.fivetran.testing import EmulatorProcess, WebhookReceiver
 from standins.fivetran.webhooks import signature
-
 from tests.paths import FIVETRAN_FIXTURES as FIXTURES
+
 GROUP = "embedded_group"
 NAME_KEYED = {"schemas", "tables", "columns", "properties"}
 # Keys the reference documents as conditional, so an object may carry them although a fixture does not:

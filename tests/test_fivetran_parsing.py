@@ -4,7 +4,6 @@ import copy
 import dataclasses
 import json
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
@@ -19,8 +18,8 @@ from connectors.fivetran import (
     parse_webhook,
     schema_selection_patch,
 )
-
 from tests.paths import FIVETRAN_FIXTURES as FIXTURES
+
 UTC = timezone.utc
 
 

@@ -6,9 +6,9 @@ import urllib.request
 
 import pytest
 
+from standins.bigquery.server import spatial_extension_path, start_standin
 from tests.bigquery_fixtures import MANY_TABLES, unique_name
 from warehouse.bigquery import call_options
-from standins.bigquery.server import spatial_extension_path, start_standin
 
 
 def test_spatial_extension_comes_from_the_installed_wheel():

@@ -1,7 +1,6 @@
 """Registering what an integration produced, against the stand-in with the real client."""
 
 import json
-from pathlib import Path
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -13,6 +12,7 @@ from connectors.fivetran import parse_schema_config
 from integrations.models import Integration, Table
 from teams.models import Team
 from tests.bigquery_fixtures import MANY_TABLES, create_tables, unique_name
+from tests.paths import FIVETRAN_FIXTURES as FIXTURES
 from warehouse.bigquery import call_options
 from warehouse.tables import (
     TableMetadata,
@@ -24,7 +24,6 @@ from warehouse.tables import (
     standard_sql_type,
 )
 
-from tests.paths import FIVETRAN_FIXTURES as FIXTURES
 pytestmark = pytest.mark.django_db(transaction=True)
 
 

@@ -7,9 +7,9 @@ from django.urls import include, path
 from integrations import tables_views
 from integrations import urls as integration_urls
 from integrations.models import Integration, Table
+from standins.fivetran.destination import BigQueryWriter, synthetic_value
 from teams.models import Team
 from tests.bigquery_fixtures import unique_name
-from standins.fivetran.destination import BigQueryWriter, synthetic_value
 from warehouse.tables import PREVIEW_ROWS
 
 # Until integrations/urls.py wires the two views, this module serves them under the same names.

@@ -5,12 +5,12 @@ import asyncio
 import pytest
 from asgiref.sync import sync_to_async
 
-from standins.fivetran.writer import LandedTable
 from integrations.models import Integration
+from standins.fivetran.destination import BigQueryWriter, synthetic_ndjson, synthetic_value
+from standins.fivetran.writer import LandedTable
 from teams.models import Team
 from tests.bigquery_fixtures import unique_name
 from warehouse.bigquery import call_options
-from standins.fivetran.destination import BigQueryWriter, synthetic_ndjson, synthetic_value
 from warehouse.tables import register_tables
 
 COLUMNS = (

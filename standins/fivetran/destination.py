@@ -14,10 +14,9 @@ import zlib
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
-from google.cloud import bigquery
-
 from google.api_core.client_options import ClientOptions
 from google.auth.credentials import AnonymousCredentials
+from google.cloud import bigquery
 from google.cloud.bigquery.retry import DEFAULT_RETRY
 
 if TYPE_CHECKING:
