@@ -129,7 +129,7 @@ def _progress_committed(step_id: int, done: int):
     timestamp is taken just before the COMMIT (the service's own atomic block becomes a savepoint)."""
     from django.db import transaction
 
-    from integrations import services
+    from integrations.state import transitions as services
 
     with transaction.atomic():
         events = services.step_progress(step_id, owner="bench", done=done, total=None, unit="rows", message="bench")
@@ -141,8 +141,8 @@ async def _measure(size, integrations, step_ids, base, cookie, events, counter):
     from asgiref.sync import sync_to_async
     from channels.layers import get_channel_layer
 
-    from integrations.events import envelope, publish
     from integrations.models import IntegrationEvent
+    from integrations.state.events import envelope, publish
 
     host = base.removeprefix("http://")
     headers = {"Cookie": f"sessionid={cookie}"}
@@ -205,8 +205,9 @@ def _prepare(count: int):
     from django.test import Client
 
     from connectors.catalogue import get_catalogue
-    from integrations import services
-    from integrations.flow import integration_create
+    from integrations.engine import leases
+    from integrations.setup.flow import integration_create
+    from integrations.state import transitions as services
     from teams.models import Team
 
     user = get_user_model().objects.create_user(username="bench", password="bench-password")
@@ -214,7 +215,7 @@ def _prepare(count: int):
     team.members.add(user)
     service = get_catalogue().get("hubspot")
     integrations = [integration_create(team=team, user=user, service=service).pk for _ in range(count)]
-    step_ids = services.steps_claim_due(owner="bench", limit=count, lease_seconds=3600)
+    step_ids = leases.steps_claim_due(owner="bench", limit=count, lease_seconds=3600)
     by_integration = {}
     for step_id in step_ids:
         step, _ = services.step_begin(step_id, owner="bench")

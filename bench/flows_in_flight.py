@@ -85,8 +85,8 @@ def seed_flows(count: int, first_interval: float) -> list[tuple[str, str, float]
     from django.db import transaction
     from django.utils import timezone
 
-    from integrations.flow import STEPS
     from integrations.models import Integration, SetupStep
+    from integrations.setup.flow import STEPS
     from teams.models import Team
 
     user = get_user_model().objects.filter(username="bench").first()

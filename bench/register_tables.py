@@ -108,7 +108,8 @@ def _measure(function):
 
 def bench_database(count: int) -> float:
     from integrations.models import Table
-    from warehouse.tables import TableStore, metadata_pages
+    from integrations.state.tables import TableStore
+    from warehouse.tables import metadata_pages
 
     metadata = _metadata(count)
     pages = list(metadata_pages(metadata))
@@ -153,8 +154,8 @@ def bench_full_run(count: int, endpoint: str) -> None:
     from asgiref.sync import async_to_sync
     from google.cloud import bigquery
 
+    from integrations.state.tables import register_tables
     from warehouse.bigquery import bigquery_client, call_options
-    from warehouse.tables import register_tables
 
     integration = _integration("full")
     dataset = integration.schema_name

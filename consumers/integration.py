@@ -14,14 +14,12 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.http import Http404
 
-from integrations import selectors
-from integrations.events import group_name, unsequenced_envelope
 from integrations.models import Integration
+from integrations.state import snapshot as selectors
+from integrations.state.events import group_name, unsequenced_envelope
+from integrations.vocabulary import CLOSE_FLOODING, CLOSE_NOT_FOUND, CLOSE_NOT_LOGGED_IN
 from teams.access import team_object_or_404
 
-CLOSE_NOT_LOGGED_IN = 4401
-CLOSE_NOT_FOUND = 4404  # also for another team's integration: never reveal that it exists
-CLOSE_FLOODING = 4429
 FLOOD_BURST = 20  # client frames allowed at once
 FLOOD_RATE = 5.0  # client frames per second sustained
 

@@ -1,7 +1,8 @@
 from django.urls import path
 
 from consumers.integration import IntegrationConsumer
+from integrations.vocabulary import WEBSOCKET_ROUTE
 
 websocket_urlpatterns = [
-    path("ws/integrations/<str:integration_id>/", IntegrationConsumer.as_asgi()),
+    path(WEBSOCKET_ROUTE, IntegrationConsumer.as_asgi()),
 ]

@@ -20,30 +20,9 @@ from channels.routing import ChannelNameRouter, ProtocolTypeRouter, URLRouter  #
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from consumers.routing import websocket_urlpatterns  # noqa: E402
-from integrations.worker import SetupWorkerConsumer, ensure_in_process_worker  # noqa: E402
+from integrations.engine.worker import SetupWorkerConsumer, ensure_in_process_worker  # noqa: E402
 
 logger = logging.getLogger(__name__)
-
-
-def emulator_app():
-    from standins.fivetran.app import create_app
-
-    writer = None
-    if settings.BIGQUERY_API_ENDPOINT:
-        from standins.fivetran.destination import BigQueryWriter
-
-        writer = BigQueryWriter(
-            settings.BIGQUERY_API_ENDPOINT, settings.BIGQUERY_PROJECT, location=settings.BIGQUERY_LOCATION
-        )
-    return create_app(
-        api_key=settings.FIVETRAN_API_KEY,
-        api_secret=settings.FIVETRAN_API_SECRET,
-        data_dir=settings.VAR_DIR / "fivetran-emulator",
-        sync_seconds=settings.EMULATOR_SYNC_SECONDS,
-        writer=writer,
-        group_ids=(settings.FIVETRAN_GROUP_ID,),
-        bigquery_project=settings.BIGQUERY_PROJECT,
-    )
 
 
 def mount(prefix: str, inner, outer):
@@ -59,7 +38,12 @@ def mount(prefix: str, inner, outer):
     return app
 
 
-http_app = mount(settings.EMULATOR_MOUNT, emulator_app(), django_http) if settings.FIVETRAN_EMULATED else django_http
+if settings.FIVETRAN_EMULATED:
+    from gyana.embedded import fivetran_emulator_app
+
+    http_app = mount(settings.EMULATOR_MOUNT, fivetran_emulator_app(), django_http)
+else:
+    http_app = django_http
 
 channel_router = ChannelNameRouter({settings.SETUP_WORKER_CHANNEL: SetupWorkerConsumer.as_asgi()})
 
@@ -77,7 +61,7 @@ _embedded_started = False
 
 
 async def _register_emulator_webhook() -> None:
-    from integrations.fivetran_setup import ensure_webhook
+    from integrations.setup.webhook_registration import ensure_webhook
 
     try:
         await ensure_webhook()

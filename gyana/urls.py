@@ -9,7 +9,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("integrations/new/", include("connectors.urls")),
-    path("integrations/", include("integrations.urls")),
-    path("api/integrations/", include("integrations.api_urls")),
-    path("webhooks/fivetran/", include("integrations.webhook_urls")),
+    path("integrations/", include("integrations.web.urls")),
+    path("api/integrations/", include("integrations.web.api_urls")),
+    path("webhooks/fivetran/", include("integrations.web.webhook_urls")),
 ]

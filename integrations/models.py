@@ -3,16 +3,18 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from integrations.vocabulary import INTEGRATION_STATE_LABELS, STEP_STATE_LABELS, IntegrationState, StepState
+
+
+def _choices(name: str, states, labels) -> type[models.TextChoices]:
+    # The states and their labels are declared once, in integrations.vocabulary.
+    return models.TextChoices(name, [(state.name, (state.value, labels[state])) for state in states])
+
 
 class Integration(models.Model):
     """One Fivetran connection of a team, landing in its own BigQuery dataset(s)."""
 
-    class State(models.TextChoices):
-        PENDING = "pending"
-        RUNNING = "running"
-        WAITING_FOR_USER = "waiting_for_user"
-        READY = "ready"
-        FAILED = "failed"
+    State = _choices("State", IntegrationState, INTEGRATION_STATE_LABELS)
 
     team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="integrations")
     service = models.CharField(max_length=100)
@@ -53,13 +55,7 @@ class Integration(models.Model):
 class SetupStep(models.Model):
     """One step of an integration's set-up. The rows are the work queue; a worker leases one."""
 
-    class State(models.TextChoices):
-        PENDING = "pending"
-        RUNNING = "running"
-        WAITING_FOR_USER = "waiting_for_user"
-        DONE = "done"
-        SKIPPED = "skipped"
-        FAILED = "failed"
+    State = _choices("State", StepState, STEP_STATE_LABELS)
 
     integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="steps")
     name = models.CharField(max_length=50)

@@ -15,11 +15,12 @@ from django.contrib.auth import get_user_model
 
 from connectors import fivetran
 from connectors.catalogue import get_catalogue
-from integrations import services
-from integrations.events import envelope
-from integrations.flow import integration_create
+from integrations.engine.runner import Runner
 from integrations.models import Integration, IntegrationEvent
-from integrations.runner import Runner
+from integrations.setup.flow import integration_create
+from integrations.state import connect_card_return
+from integrations.state import transitions as services
+from integrations.state.events import envelope
 from teams.models import Team
 from tests.fivetran_fixtures import GROUP_ID, running_emulator
 
@@ -126,7 +127,7 @@ class Driver:
             emulator.complete_card(integration.connection_id)
         redirect_uri = parse_qs(urlparse(integration.connect_card_uri).query)["redirect_uri"][0]
         token = parse_qs(urlparse(redirect_uri).query)["token"][0]
-        await sync_to_async(services.connect_card_returned)(self.integration_id, token)
+        await sync_to_async(connect_card_return.connect_card_returned)(self.integration_id, token)
 
     async def choose_tables(self, selected: dict | None = None) -> dict:
         integration = await self.state()

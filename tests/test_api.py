@@ -202,7 +202,7 @@ EXAMPLE_SIGNATURE = "A05794CCAEF477BB5AADCCA3AFA6C28099C7FC51D0BEADC27F5A8FB5816
 
 
 def test_webhook_signature_of_the_worked_example():
-    from integrations.webhooks import signature_valid
+    from integrations.web.webhook import signature_valid
 
     assert signature_valid(EXAMPLE_BODY, EXAMPLE_SIGNATURE, EXAMPLE_SECRET)
     assert signature_valid(EXAMPLE_BODY, EXAMPLE_SIGNATURE.lower(), EXAMPLE_SECRET)
@@ -232,7 +232,7 @@ def test_webhook_refuses_bad_or_missing_signatures_and_nudges_the_waiting_sync(a
 
 
 def test_only_enabled_locked_tables_count_as_always_synced():
-    from integrations.selection import locked_count
+    from integrations.setup.selection import locked_count
 
     schema = {
         "schemas": [

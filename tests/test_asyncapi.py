@@ -7,8 +7,8 @@ import pytest
 import yaml
 from django.core.management import CommandError, call_command
 
-from integrations.event_schemas import DATA_SCHEMAS, ERROR_FRAME, frame_schema
 from integrations.management.commands.asyncapi import render
+from integrations.state.event_schemas import DATA_SCHEMAS, ERROR_FRAME, frame_schema
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "asyncapi.yaml"
 

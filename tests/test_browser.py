@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 
 import jsonschema
 
-from integrations.event_schemas import frame_schema
+from integrations.state.event_schemas import frame_schema
 
 STEP_TIMEOUT_MS = 30_000
 READY_TIMEOUT_MS = 90_000

@@ -12,9 +12,9 @@ from django.db import transaction
 
 from connectors.catalogue import get_catalogue
 from consumers.integration import IntegrationConsumer
-from integrations.event_schemas import ERROR_FRAME, frame_schema
-from integrations.events import append_event, publish
-from integrations.flow import integration_create
+from integrations.setup.flow import integration_create
+from integrations.state.event_schemas import ERROR_FRAME, frame_schema
+from integrations.state.events import append_event, publish
 from teams.models import Team
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -11,11 +11,12 @@ from asgiref.sync import sync_to_async
 from django.core.management import call_command
 from django.utils import timezone
 
-from integrations import services
-from integrations.event_schemas import frame_schema
+from integrations.engine.runner import Runner
 from integrations.models import Integration, SetupStep, Table
-from integrations.removal import integration_delete
-from integrations.runner import Runner
+from integrations.setup.removal import integration_delete
+from integrations.state import connect_card_return
+from integrations.state import transitions as services
+from integrations.state.event_schemas import frame_schema
 from tests.flow_fixtures import Driver, new_integration
 from warehouse.bigquery import make_client
 
@@ -232,10 +233,10 @@ async def test_a_replayed_or_forged_card_return_is_refused(flow_settings, flow_e
     driver = await start(team_user, "amplitude")
     await driver.until_waiting("connect_card")
     await driver.return_from_card(flow_emulator)
-    with pytest.raises(services.InvalidReturn):
+    with pytest.raises(connect_card_return.InvalidReturn):
         await driver.return_from_card(flow_emulator)  # the same link again
-    with pytest.raises(services.InvalidReturn):
-        await sync_to_async(services.connect_card_returned)(driver.integration_id, "forged")
+    with pytest.raises(connect_card_return.InvalidReturn):
+        await sync_to_async(connect_card_return.connect_card_returned)(driver.integration_id, "forged")
 
 
 async def test_selection_is_refused_when_not_waiting_for_it(flow_settings, team_user):

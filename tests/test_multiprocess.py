@@ -16,8 +16,8 @@ import psycopg
 import pytest
 import websockets
 
-from integrations.event_schemas import frame_schema
-from integrations.flow import STEP_NAMES
+from integrations.state.event_schemas import frame_schema
+from integrations.vocabulary import STEP_NAMES
 from tests.conftest import free_port
 from tests.fivetran_fixtures import GROUP_ID
 from tests.process_fixtures import (

@@ -9,8 +9,8 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from connectors.catalogue import get_catalogue
-from integrations.flow import STEPS, integration_create
 from integrations.models import Integration, SetupStep, Table
+from integrations.setup.flow import STEPS, integration_create
 from teams.models import Team
 
 pytestmark = pytest.mark.django_db

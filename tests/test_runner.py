@@ -7,9 +7,10 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.utils import timezone
 
-from integrations import services
+from integrations.engine import leases
+from integrations.engine.runner import Runner
 from integrations.models import SetupStep
-from integrations.runner import Runner
+from integrations.state import transitions as services
 from tests.flow_fixtures import new_integration
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -28,7 +29,7 @@ async def test_a_runner_never_claims_a_step_it_is_still_running(integration, mon
         await release.wait()
         raise RuntimeError("stop here")
 
-    from integrations import flow
+    from integrations.setup import flow
 
     monkeypatch.setitem(flow.STEP_BY_NAME, "create_connection", flow.StepSpec("create_connection", "x", slow_step))
     runner = Runner(owner="one")
@@ -48,7 +49,7 @@ async def test_a_runner_never_claims_a_step_it_is_still_running(integration, mon
 def claim(step: SetupStep, owner: str) -> None:
     SetupStep.objects.filter(integration_id=step.integration_id).update(due_at=None)
     SetupStep.objects.filter(pk=step.pk).update(due_at=timezone.now(), lease_until=None)
-    assert services.steps_claim_due(owner=owner, limit=10, lease_seconds=30) == [step.pk]
+    assert leases.steps_claim_due(owner=owner, limit=10, lease_seconds=30) == [step.pk]
 
 
 async def test_a_webhook_during_a_poll_is_not_overwritten_by_the_poll(integration):
@@ -74,8 +75,8 @@ async def test_without_a_webhook_the_poll_sets_the_next_check(integration):
 async def test_a_dead_workers_step_is_taken_over_once_its_lease_expires(integration):
     step = await SetupStep.objects.aget(integration=integration, name="create_connection")
     await claim(step, "dead")
-    assert await sync_to_async(services.steps_claim_due)(owner="alive", limit=10, lease_seconds=30) == []
+    assert await sync_to_async(leases.steps_claim_due)(owner="alive", limit=10, lease_seconds=30) == []
     await SetupStep.objects.filter(pk=step.pk).aupdate(lease_until=timezone.now() - timedelta(seconds=1))
-    assert await sync_to_async(services.steps_claim_due)(owner="alive", limit=10, lease_seconds=30) == [step.pk]
+    assert await sync_to_async(leases.steps_claim_due)(owner="alive", limit=10, lease_seconds=30) == [step.pk]
     with pytest.raises(services.LeaseLost):
         await sync_to_async(services.step_check_later)(step.pk, owner="dead", after_seconds=1, scratch=None)

@@ -10,19 +10,13 @@ from django.test.utils import CaptureQueriesContext
 from connectors.catalogue import get_catalogue
 from connectors.fivetran import parse_schema_config
 from integrations.models import Integration, Table
+from integrations.setup.datasets import destination_tables
+from integrations.state.tables import TableStore, register_tables
 from teams.models import Team
 from tests.bigquery_fixtures import MANY_TABLES, create_tables, unique_name
 from tests.paths import FIVETRAN_FIXTURES as FIXTURES
 from warehouse.bigquery import call_options
-from warehouse.tables import (
-    TableMetadata,
-    TableStore,
-    count_landed,
-    destination_tables,
-    is_system_table,
-    register_tables,
-    standard_sql_type,
-)
+from warehouse.tables import TableMetadata, count_landed, is_system_table, standard_sql_type
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -4,9 +4,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import include, path
 
-from integrations import tables_views
-from integrations import urls as integration_urls
 from integrations.models import Integration, Table
+from integrations.web import table_pages as tables_views
+from integrations.web import urls as integration_urls
 from standins.fivetran.destination import BigQueryWriter, synthetic_value
 from teams.models import Team
 from tests.bigquery_fixtures import unique_name

@@ -6,12 +6,12 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from integrations.models import Integration
+from integrations.state.tables import register_tables
 from standins.fivetran.destination import BigQueryWriter, synthetic_ndjson, synthetic_value
 from standins.fivetran.writer import LandedTable
 from teams.models import Team
 from tests.bigquery_fixtures import unique_name
 from warehouse.bigquery import call_options
-from warehouse.tables import register_tables
 
 COLUMNS = (
     ("id", "INT64"),

@@ -31,7 +31,7 @@ Further gaps, left as they are (production code must not depend on them either w
 - `query_and_wait` returns an empty result on bad SQL instead of raising (`query().result()` raises).
 - `__TABLES__` returns no rows; deleting a non-empty dataset answers 404 (BigQuery: 400).
 - Column types come back as sent (`INT64`) where BigQuery answers legacy names (`INTEGER`):
-  readers normalise types (warehouse.tables.standard_sql_type).
+  readers normalise types (the product normalises them).
 - Only one process can open a data dir; a busy port makes the process exit (start_standin checks
   the process while it waits for /readyz).
 """

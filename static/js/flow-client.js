@@ -15,8 +15,10 @@
 (function (global) {
   "use strict";
 
-  // Close codes after which reconnecting cannot help (docs/asyncapi.yaml).
-  var TERMINAL_CLOSE_CODES = { 4401: "not_logged_in", 4403: "forbidden", 4404: "not_found" };
+  // The close codes come from the server's vocabulary (vocabulary.js, generated from Python):
+  // after a final one reconnecting cannot help; after a back-off one (the client flooded) wait long.
+  var VOCABULARY = global.GyanaVocabulary || { finalCloseCodes: [], backOffCloseCodes: [] };
+  var FLOODED_BACKOFF_MS = 60000;
   var REMEMBERED_IDS = 1000;
 
   function absoluteSocketUrl(url) {
@@ -124,23 +126,24 @@
       self.socket = null;
       clearInterval(self.livenessTimer);
       if (self.stopped) return;
-      if (TERMINAL_CLOSE_CODES[event.code]) {
+      if (VOCABULARY.finalCloseCodes.indexOf(event.code) !== -1) {
         self.stopped = true;
-        self._setState("closed", { code: event.code, reason: TERMINAL_CLOSE_CODES[event.code] });
+        self._setState("closed", { code: event.code, reason: event.reason || "closed by the server" });
         return;
       }
-      self._scheduleReconnect();
+      var flooded = VOCABULARY.backOffCloseCodes.indexOf(event.code) !== -1;
+      self._scheduleReconnect(flooded ? FLOODED_BACKOFF_MS : 0);
     };
     clearInterval(this.livenessTimer);
     this.livenessTimer = setInterval(function () { self._checkLiveness(socket); }, 5000);
   };
 
-  FlowClient.prototype._scheduleReconnect = function () {
+  FlowClient.prototype._scheduleReconnect = function (minimumMs) {
     var self = this;
     this._setState("reconnecting");
     // Exponential backoff with "equal jitter": half the delay is fixed, half random, so a server
     // restart does not bring every tab back in the same instant.
-    var ceiling = Math.min(this.backoff.capMs, this.backoff.baseMs * Math.pow(2, this.attempts));
+    var ceiling = Math.max(minimumMs || 0, Math.min(this.backoff.capMs, this.backoff.baseMs * Math.pow(2, this.attempts)));
     var delay = ceiling / 2 + Math.random() * (ceiling / 2);
     this.attempts += 1;
     this.retryTimer = setTimeout(function () { self._connect(); }, delay);

@@ -5,16 +5,11 @@
   "use strict";
 
   var root = document.querySelector("[data-flow]");
-  if (!root || !window.FlowClient) return;
+  if (!root || !window.FlowClient || !window.GyanaVocabulary) return;
 
-  var STEP_STATES = {
-    pending: "Pending", running: "Running", waiting_for_user: "Waiting for you",
-    done: "Done", skipped: "Skipped", failed: "Failed",
-  };
-  var FLOW_STATES = {
-    pending: "Starting", running: "Setting up", waiting_for_user: "Waiting for you",
-    ready: "Ready", failed: "Failed",
-  };
+  // Labels come from the server's vocabulary (vocabulary.js, generated from Python).
+  var STEP_STATES = window.GyanaVocabulary.stepStateLabels;
+  var FLOW_STATES = window.GyanaVocabulary.integrationStateLabels;
   var ACTIONS = {
     connect_card: { label: "Connect your account", message: "Connect your account to continue." },
     select_tables: { label: "Choose tables", message: "Choose the tables to sync." },

@@ -5,7 +5,7 @@ from asgiref.sync import sync_to_async
 from django.core.management.base import BaseCommand
 
 from connectors.fivetran import FivetranError
-from integrations.removal import abandoned_integrations, integration_delete
+from integrations.setup.removal import abandoned_integrations, integration_delete
 
 
 class Command(BaseCommand):

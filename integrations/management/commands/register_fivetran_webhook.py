@@ -3,7 +3,7 @@ import asyncio
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from integrations.fivetran_setup import ensure_webhook, webhook_url
+from integrations.setup.webhook_registration import ensure_webhook, webhook_url
 
 
 class Command(BaseCommand):

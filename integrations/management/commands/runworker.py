@@ -1,6 +1,6 @@
 from channels.management.commands.runworker import Command as ChannelsRunworker
 
-from integrations.worker import SetupWorker
+from integrations.engine.worker import SetupWorker
 
 
 class Command(ChannelsRunworker):

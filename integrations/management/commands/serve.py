@@ -27,13 +27,9 @@ class Command(BaseCommand):
         env = dict(os.environ, PORT=str(port))
         standin = None
         if not settings.BIGQUERY_API_ENDPOINT:
-            from standins.bigquery.server import start_standin
+            from gyana.embedded import start_bigquery_standin
 
-            standin = start_standin(
-                port=settings.BIGQUERY_STANDIN_PORT,
-                data_dir=settings.VAR_DIR / "bigquery",
-                project=settings.BIGQUERY_PROJECT,
-            )
+            standin = start_bigquery_standin()
             env["BIGQUERY_API_ENDPOINT"] = standin.endpoint
             self.stdout.write(f"BigQuery stand-in: {standin.endpoint}")
         daphne = subprocess.Popen(

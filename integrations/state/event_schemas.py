@@ -4,11 +4,10 @@ The one source: docs/asyncapi.yaml is generated from here (`manage.py asyncapi`)
 validate every emitted event against these. A new event type without a schema fails the suite.
 """
 
-from integrations.flow import STEP_NAMES
+from integrations.vocabulary import ACTION_KINDS, STEP_NAMES, IntegrationState, StepState
 
-STEP_STATES = ["pending", "running", "waiting_for_user", "done", "skipped", "failed"]
-INTEGRATION_STATES = ["pending", "running", "waiting_for_user", "ready", "failed"]
-ACTION_KINDS = ["connect_card", "select_tables", "reconnect"]
+STEP_STATES = [str(state) for state in StepState]
+INTEGRATION_STATES = [str(state) for state in IntegrationState]
 
 _timestamp = {"type": "string", "format": "date-time"}
 _nullable_timestamp = {"type": ["string", "null"], "format": "date-time"}
@@ -22,7 +21,7 @@ _error = {
 _action = {
     "type": "object",
     "required": ["kind", "url"],
-    "properties": {"kind": {"type": "string", "enum": ACTION_KINDS}, "url": {"type": "string"}},
+    "properties": {"kind": {"type": "string", "enum": list(ACTION_KINDS)}, "url": {"type": "string"}},
 }
 _table = {
     "type": "object",

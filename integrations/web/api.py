@@ -10,12 +10,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from connectors.catalogue import get_catalogue
 from connectors.fivetran import FivetranError
-from integrations import selectors, services
-from integrations.events import publish, wake_workers
-from integrations.flow import integration_create
 from integrations.models import Integration
-from integrations.removal import integration_delete
-from integrations.selection import SelectionError, locked_count, selectable_schemas, validate_selection
+from integrations.setup.flow import integration_create
+from integrations.setup.removal import integration_delete
+from integrations.setup.selection import SelectionError, locked_count, selectable_schemas, validate_selection
+from integrations.state import snapshot as selectors
+from integrations.state import transitions as services
+from integrations.state.events import publish, wake_workers
+from integrations.vocabulary import websocket_path
 from teams.access import team_object_or_404, user_team
 
 
@@ -34,7 +36,7 @@ def _links(request, integration: Integration) -> dict:
     return {
         "id": integration.pk,
         "flow_url": reverse("integrations:flow", args=[integration.pk]),
-        "ws_url": f"{scheme}://{request.get_host()}/ws/integrations/{integration.pk}/",
+        "ws_url": f"{scheme}://{request.get_host()}{websocket_path(integration.pk)}",
     }
 
 

@@ -39,7 +39,7 @@ async def table_preview(request, pk: int, table_pk: int):
     context = {"table": table, "preview": None, "problem": "", "limit": PREVIEW_ROWS}
     status = 200
     try:
-        context["preview"] = await preview_rows(table)
+        context["preview"] = await preview_rows(f"{table.project}.{table.dataset}.{table.name}")
     except NotFound:
         context["problem"] = "This table is no longer in BigQuery."
         status = 404

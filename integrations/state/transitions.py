@@ -1,28 +1,22 @@
 """State changes of a set-up.
 
 Each function is one transaction that writes the step row(s) and their event row(s) together and
-returns the events; its async caller publishes them after the commit (`integrations.events.publish`).
+returns the events; its async caller publishes them after the commit (`integrations.state.events.publish`).
 No HTTP call happens in here. Transitions made by a worker are guarded by its lease: a worker that
 lost its lease changes nothing (LeaseLost), so a step never completes twice.
 """
 
-import secrets
 from datetime import timedelta
 
-from django.core import signing
-from django.db import connection as db_connection
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
-from integrations.events import append_event
 from integrations.models import Integration, IntegrationEvent, SetupStep
-from integrations.text import counted
+from integrations.state.events import append_event
+from integrations.wording import counted
 
 Step = SetupStep.State
 State = Integration.State
-RETURN_TOKEN_SALT = "integrations.connect-card-return"
-RETURN_TOKEN_MAX_AGE = 2 * 24 * 3600  # a Connect Card lives one day; allow the user a margin
 
 
 class LeaseLost(Exception):
@@ -31,10 +25,6 @@ class LeaseLost(Exception):
 
 class Conflict(Exception):
     """The requested change does not fit the set-up's current state."""
-
-
-class InvalidReturn(Exception):
-    """A Connect Card return that is forged, foreign or replayed."""
 
 
 Events = list[IntegrationEvent]
@@ -62,36 +52,6 @@ def _release(step: SetupStep) -> None:
 
 def _duration_ms(start, end) -> int | None:
     return int((end - start).total_seconds() * 1000) if start else None
-
-
-# -- claiming ---------------------------------------------------------------------------------------
-
-
-def steps_claim_due(*, owner: str, limit: int, lease_seconds: float, exclude=()) -> list[int]:
-    """Lease up to `limit` steps that are due, or whose worker's lease expired (it died)."""
-    now = _now()
-    claimable = Q(due_at__lte=now, lease_until__isnull=True) | Q(lease_until__lt=now)
-    with transaction.atomic():
-        due = SetupStep.objects.filter(claimable).exclude(pk__in=list(exclude)).order_by("due_at")
-        if db_connection.vendor == "postgresql":
-            # Workers on other machines skip rows we hold instead of queueing behind them.
-            due = due.select_for_update(skip_locked=True)
-        ids = list(due.values_list("pk", flat=True)[:limit])
-        # SQLite has no row locks; its IMMEDIATE transactions serialise claimers, and the repeated
-        # condition makes the claim a compare-and-set on both databases. While leased a step is not
-        # due: a webhook that wants it re-checked sets due_at again, and step_check_later keeps that.
-        SetupStep.objects.filter(claimable, pk__in=ids).update(
-            lease_owner=owner, lease_until=now + timedelta(seconds=lease_seconds), due_at=None
-        )
-        return list(SetupStep.objects.filter(pk__in=ids, lease_owner=owner).values_list("pk", flat=True))
-
-
-def step_renew_lease(step_id: int, *, owner: str, lease_seconds: float) -> bool:
-    return bool(
-        SetupStep.objects.filter(pk=step_id, lease_owner=owner).update(
-            lease_until=_now() + timedelta(seconds=lease_seconds)
-        )
-    )
 
 
 # -- transitions made by the worker that holds the lease ----------------------------------------------
@@ -251,7 +211,7 @@ def step_fail(step_id: int, *, owner: str, code: str, message: str, retryable: b
 # -- changes asked for by people and by Fivetran ------------------------------------------------------
 
 
-def _current_step(integration_id: int) -> SetupStep | None:
+def current_step(integration_id: int) -> SetupStep | None:
     return (
         SetupStep.objects.select_for_update()
         .filter(integration_id=integration_id)
@@ -263,7 +223,7 @@ def _current_step(integration_id: int) -> SetupStep | None:
 
 @transaction.atomic
 def selection_record(integration_id: int, selected: dict[str, list[str]]) -> Events:
-    step = _current_step(integration_id)
+    step = current_step(integration_id)
     if step is None or step.name != "select_tables" or step.state != Step.WAITING_FOR_USER:
         raise Conflict("This integration is not waiting for a table selection.")
     Integration.objects.filter(pk=integration_id).update(selection=selected)
@@ -274,7 +234,7 @@ def selection_record(integration_id: int, selected: dict[str, list[str]]) -> Eve
 @transaction.atomic
 def step_retry(integration_id: int) -> Events:
     """Start the failed step's next attempt now (the worker picks it up as already started)."""
-    step = _current_step(integration_id)
+    step = current_step(integration_id)
     if step is None or step.state != Step.FAILED:
         raise Conflict("No step of this integration has failed.")
     step.state = Step.RUNNING
@@ -290,37 +250,6 @@ def step_retry(integration_id: int) -> Events:
     step.save()
     _set_state(integration_id, State.RUNNING)
     return [append_event(integration_id, "step.started", {"step": step.name, "attempt": step.attempt})]
-
-
-def return_token(integration: Integration) -> str:
-    return signing.dumps({"i": integration.pk, "n": integration.return_nonce}, salt=RETURN_TOKEN_SALT)
-
-
-@transaction.atomic
-def return_nonce_renew(integration_id: int) -> Integration:
-    """A fresh one-time nonce for the next Connect Card's return URL (the old link stops working)."""
-    Integration.objects.filter(pk=integration_id).update(return_nonce=secrets.token_urlsafe(24))
-    return Integration.objects.get(pk=integration_id)
-
-
-@transaction.atomic
-def connect_card_returned(integration_id: int, token: str) -> None:
-    """Accept a signed, unused return for this integration and make the waiting step re-check Fivetran."""
-    try:
-        claims = signing.loads(token, salt=RETURN_TOKEN_SALT, max_age=RETURN_TOKEN_MAX_AGE)
-    except signing.BadSignature as exc:
-        raise InvalidReturn("This Connect Card link is not valid.") from exc
-    integration = Integration.objects.select_for_update().get(pk=integration_id)
-    if claims.get("i") != integration.pk:
-        raise InvalidReturn("This Connect Card link belongs to another integration.")
-    if not integration.return_nonce or claims.get("n") != integration.return_nonce:
-        raise InvalidReturn("This Connect Card link has already been used.")
-    integration.return_nonce = ""
-    integration.save(update_fields=["return_nonce", "updated_at"])
-    step = _current_step(integration_id)
-    if step is not None and step.state == Step.WAITING_FOR_USER and step.name != "select_tables":
-        step.due_at = _now()
-        step.save(update_fields=["due_at"])
 
 
 @transaction.atomic

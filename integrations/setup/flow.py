@@ -1,5 +1,5 @@
-"""The set-up flow, declared once: this list drives the workers, the snapshot, the pages, the JSON
-API and the docs. Read it top to bottom to follow a set-up."""
+"""The set-up flow: the steps of integrations.vocabulary, each bound to the function that runs it.
+The one list drives the workers, the snapshot, the pages, the JSON API and the docs."""
 
 import secrets
 from dataclasses import dataclass
@@ -8,8 +8,9 @@ from typing import Awaitable, Callable
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from integrations import steps
 from integrations.models import Integration, SetupStep
+from integrations.setup import steps
+from integrations.vocabulary import SETUP_STEPS, STEP_NAMES
 
 
 @dataclass(frozen=True)
@@ -19,18 +20,20 @@ class StepSpec:
     run: Callable[..., Awaitable]
 
 
-STEPS: tuple[StepSpec, ...] = (
-    StepSpec("create_connection", "Create the Fivetran connection", steps.create_connection),
-    StepSpec("connect_card", "Connect your account", steps.connect_card),
-    StepSpec("load_schema", "Read the source's schema", steps.load_schema),
-    StepSpec("select_tables", "Choose tables", steps.select_tables),
-    StepSpec("update_schema", "Save the table selection", steps.update_schema),
-    StepSpec("start_sync", "Start the sync", steps.start_sync),
-    StepSpec("historical_sync", "Copy the history", steps.historical_sync),
-    StepSpec("register_tables", "Register the BigQuery tables", steps.register_tables_step),
-)
+# Each step of integrations.vocabulary.SETUP_STEPS (the order and the labels), run by:
+_RUNS = {
+    "create_connection": steps.create_connection,
+    "connect_card": steps.connect_card,
+    "load_schema": steps.load_schema,
+    "select_tables": steps.select_tables,
+    "update_schema": steps.update_schema,
+    "start_sync": steps.start_sync,
+    "historical_sync": steps.historical_sync,
+    "register_tables": steps.register_tables_step,
+}
+assert set(_RUNS) == set(STEP_NAMES), "every step in the vocabulary has exactly one function"
+STEPS: tuple[StepSpec, ...] = tuple(StepSpec(name, label, _RUNS[name]) for name, label in SETUP_STEPS)
 STEP_BY_NAME = {spec.name: spec for spec in STEPS}
-STEP_NAMES = tuple(spec.name for spec in STEPS)
 
 
 def schema_name_for(team_id: int, service_id: str) -> str:

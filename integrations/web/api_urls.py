@@ -1,6 +1,6 @@
 from django.urls import path
 
-from integrations import api
+from integrations.web import api
 
 urlpatterns = [
     path("", api.integration_list_create, name="api-integrations"),

@@ -15,10 +15,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from integrations.models import Integration, IntegrationEvent
+from integrations.vocabulary import PROTOCOL_VERSION
 
 logger = logging.getLogger(__name__)
 
-PROTOCOL_VERSION = 1
 
 
 def group_name(integration_id: int) -> str:

@@ -9,13 +9,14 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from connectors.fivetran import FivetranError
-from integrations import selectors, services
-from integrations.api import start_integration, team_integration
-from integrations.events import wake_workers
-from integrations.flow import STEPS
 from integrations.models import Integration
-from integrations.removal import integration_delete
-from integrations.selection import locked_count, selectable_schemas
+from integrations.setup.flow import STEPS
+from integrations.setup.removal import integration_delete
+from integrations.setup.selection import locked_count, selectable_schemas
+from integrations.state import connect_card_return as card_return
+from integrations.state import snapshot as selectors
+from integrations.state.events import wake_workers
+from integrations.web.api import start_integration, team_integration
 
 
 @login_required
@@ -81,8 +82,8 @@ async def connect_card_return(request, pk: int):
         return redirect(f"{reverse('login')}?next={request.get_full_path()}")
     integration = await team_integration(request, pk)
     try:
-        await sync_to_async(services.connect_card_returned)(integration.pk, request.GET.get("token", ""))
-    except services.InvalidReturn as exc:
+        await sync_to_async(card_return.connect_card_returned)(integration.pk, request.GET.get("token", ""))
+    except card_return.InvalidReturn as exc:
         return HttpResponseBadRequest(str(exc))
     await wake_workers()
     await sync_to_async(messages.info)(request, "Checking the connection with Fivetran…")

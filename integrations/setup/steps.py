@@ -14,13 +14,16 @@ from django.utils import timezone
 
 from connectors.catalogue import get_catalogue
 from connectors.fivetran import SchemaConfig, get_client
-from integrations import services
-from integrations.events import isoformat
 from integrations.models import Integration
-from integrations.status import SyncVerdict, assess
-from integrations.step_api import CheckAgain, Done, Failed, Skipped, StepContext, WaitForUser
-from integrations.text import counted
-from warehouse.tables import count_landed, destination_tables, register_tables
+from integrations.setup.datasets import destination_tables
+from integrations.setup.outcomes import CheckAgain, Done, Failed, Skipped, StepContext, WaitForUser
+from integrations.setup.sync_status import SyncVerdict, assess
+from integrations.state import connect_card_return
+from integrations.state import transitions as services
+from integrations.state.events import isoformat
+from integrations.state.tables import register_tables
+from integrations.wording import counted
+from warehouse.tables import count_landed
 
 SCHEMA_PROGRESS_SECONDS = 10
 # A Connect Card link lives one day (docs/reference/fivetran-api.md §2.2); offer a new one before it dies.
@@ -34,9 +37,9 @@ def _absolute(path: str) -> str:
 
 async def _new_card_return_url(ctx: StepContext) -> str:
     """Persist a fresh one-time nonce first, so the return can be verified whatever happens next."""
-    ctx.integration = await sync_to_async(services.return_nonce_renew)(ctx.integration.pk)
+    ctx.integration = await sync_to_async(connect_card_return.return_nonce_renew)(ctx.integration.pk)
     path = reverse("integrations:authorized", args=[ctx.integration.pk])
-    return _absolute(f"{path}?token={services.return_token(ctx.integration)}")
+    return _absolute(f"{path}?token={connect_card_return.return_token(ctx.integration)}")
 
 
 async def _save(ctx: StepContext, **fields) -> None:

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from integrations import tables_views, views
+from integrations.web import pages as views
+from integrations.web import table_pages as tables_views
 
 app_name = "integrations"
 urlpatterns = [

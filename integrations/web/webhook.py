@@ -12,8 +12,8 @@ from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from integrations import services
-from integrations.events import wake_workers
+from integrations.state import transitions as services
+from integrations.state.events import wake_workers
 
 logger = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Fivetran-Signature-256"

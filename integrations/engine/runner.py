@@ -17,11 +17,12 @@ from django.conf import settings
 from django.db import close_old_connections
 
 from connectors.fivetran import FivetranError
-from integrations import services
-from integrations.events import publish
-from integrations.flow import STEP_BY_NAME
+from integrations.engine import leases
 from integrations.models import Integration
-from integrations.step_api import CheckAgain, Done, Failed, Skipped, StepContext, WaitForUser
+from integrations.setup.flow import STEP_BY_NAME
+from integrations.setup.outcomes import CheckAgain, Done, Failed, Skipped, StepContext, WaitForUser
+from integrations.state import transitions as services
+from integrations.state.events import publish
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ class Runner:
         room = self.concurrency - len(self._running)
         if room <= 0:
             return []
-        claimed = await _db(services.steps_claim_due)(
+        claimed = await _db(leases.steps_claim_due)(
             owner=self.owner, limit=room, lease_seconds=self.lease_seconds, exclude=set(self._running)
         )
         tasks = []
@@ -144,7 +145,7 @@ class Runner:
         while True:
             await asyncio.sleep(self.lease_seconds / 3)
             try:
-                renewed = await _db(services.step_renew_lease)(
+                renewed = await _db(leases.step_renew_lease)(
                     step_id, owner=self.owner, lease_seconds=self.lease_seconds
                 )
             except Exception:

@@ -1,5 +1,5 @@
 from django.urls import path
 
-from integrations.webhooks import fivetran_webhook
+from integrations.web.webhook import fivetran_webhook
 
 urlpatterns = [path("", fivetran_webhook, name="fivetran-webhook")]

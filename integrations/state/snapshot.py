@@ -2,9 +2,9 @@
 
 from django.db.models import Sum
 
-from integrations.events import envelope, isoformat
-from integrations.flow import STEP_BY_NAME
 from integrations.models import Integration, IntegrationEvent, SetupStep
+from integrations.state.events import envelope, isoformat
+from integrations.vocabulary import STEP_LABELS
 
 SNAPSHOT_TABLE_ROWS = 100
 
@@ -16,7 +16,7 @@ def step_view(step: SetupStep) -> dict:
     error = {"code": step.error_code, "message": step.error_message} if step.error_code else None
     return {
         "name": step.name,
-        "label": STEP_BY_NAME[step.name].label,
+        "label": STEP_LABELS[step.name],
         "state": step.state,
         "started_at": isoformat(step.started_at),
         "finished_at": isoformat(step.finished_at),

@@ -12,7 +12,7 @@ from channels.layers import get_channel_layer
 from channels.worker import Worker
 from django.conf import settings
 
-from integrations.runner import process_runner
+from integrations.engine.runner import process_runner
 
 logger = logging.getLogger(__name__)
 
