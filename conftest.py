@@ -1,2 +1,7 @@
 # The shared fixture modules, registered once for the whole suite.
-pytest_plugins = ["tests.bigquery_fixtures", "tests.fivetran_fixtures", "tests.flow_fixtures", "tests.browser_fixtures"]
+pytest_plugins = [
+    "tests.support.bigquery_fixtures",
+    "tests.support.fivetran_fixtures",
+    "tests.support.flow_fixtures",
+    "tests.support.browser_fixtures",
+]

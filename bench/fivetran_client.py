@@ -17,7 +17,7 @@ import httpx
 
 from connectors.catalogue import get_catalogue
 from connectors.fivetran import ACCEPT_V2, FivetranClient
-from tests.fivetran_fixtures import GROUP_ID, Emulator, running_emulator
+from tests.support.fivetran_fixtures import GROUP_ID, Emulator, running_emulator
 
 CONCURRENCY = 100
 ROUND_SECONDS = 2.0

@@ -230,8 +230,8 @@ def _run() -> None:
     import redis
     from django.core.management import call_command
 
-    from tests.conftest import free_port
-    from tests.process_fixtures import spawn_daphne, wait_http
+    from tests.support.process_fixtures import spawn_daphne, wait_http
+    from tests.support.services import free_port
 
     sizes = [int(s) for s in os.environ.get("BENCH_LATENCY_WATCHERS", "1,100,1000").split(",") if s.strip()]
     events = int(os.environ.get("BENCH_LATENCY_EVENTS", "400"))

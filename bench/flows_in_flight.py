@@ -141,8 +141,8 @@ def make_due(flows: list[tuple[str, str, float]]) -> None:
 def run_phase(label: str, count: int, scale: float, window: float, var_dir: Path, standin) -> dict:
     """Seed `count` waiting flows (after removing the previous phase's), run one worker for `window`."""
     from integrations.models import Integration
-    from tests.fivetran_fixtures import running_emulator
-    from tests.process_fixtures import rss_kib, spawn_worker, wait_log
+    from tests.support.fivetran_fixtures import running_emulator
+    from tests.support.process_fixtures import rss_kib, spawn_worker, wait_log
 
     first, longest = POLL_FIRST / scale, POLL_MAX / scale
     Integration.objects.all().delete()
@@ -211,7 +211,7 @@ def _run() -> None:
     from django.core.management import call_command
 
     from standins.bigquery.server import start_standin
-    from tests.conftest import free_port
+    from tests.support.services import free_port
 
     count = int(os.environ.get("BENCH_FLOWS", "5000"))
     scale = float(os.environ.get("BENCH_FLOWS_SCALE", "60"))

@@ -1,24 +1,10 @@
 """Shared fixtures. Services a test needs are real; in CI (REQUIRE_SERVICES=1) a missing one fails."""
 
 import os
-import socket
 
 import pytest
 
-REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
-
-
-def missing_service(what: str) -> None:
-    """Fail loudly in CI, skip on a developer machine without the service."""
-    if REQUIRE_SERVICES:
-        pytest.fail(f"{what} is required (REQUIRE_SERVICES=1) but is not available")
-    pytest.skip(f"{what} not available")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.support.services import missing_service
 
 
 @pytest.fixture

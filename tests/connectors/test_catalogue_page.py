@@ -2,7 +2,6 @@
 
 import shutil
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -11,8 +10,9 @@ from django.contrib.staticfiles import finders
 from django.test import override_settings
 
 from connectors.catalogue import get_catalogue
-from tests.browser_fixtures import CHROMIUM_ARGS
-from tests.conftest import missing_service
+from tests.support.browser_fixtures import CHROMIUM_ARGS
+from tests.support.paths import REPO
+from tests.support.services import missing_service
 
 URL = "/integrations/new/"
 
@@ -222,7 +222,7 @@ def test_internal_services_are_shown_when_enabled(signed_in):
 
 def test_missing_or_broken_icon_falls_back_to_the_generic_icon(signed_in, tmp_path):
     static = tmp_path / "static"
-    shutil.copytree(Path(__file__).resolve().parent.parent / "static", static)
+    shutil.copytree(REPO / "static", static)
     icons = static / "images/integrations/fivetran"
     (icons / "hubspot.svg").unlink()
     (icons / "stripe.svg").write_text("<svg><unclosed></svg>")

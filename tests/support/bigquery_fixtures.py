@@ -15,7 +15,7 @@ import pytest
 from google.cloud import bigquery
 
 from standins.bigquery.server import StandIn, start_standin
-from tests.conftest import free_port
+from tests.support.services import free_port
 from warehouse.bigquery import call_options, make_client
 
 STANDIN_PROJECT = "local-project"

@@ -8,7 +8,6 @@ import hmac
 import json
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -21,6 +20,7 @@ from standins.fivetran.samples import row_count, sample_source
 from standins.fivetran.services import load_services
 from standins.fivetran.testing import EmulatorProcess, ServerThread, WebhookReceiver
 from standins.fivetran.writer import LandedTable
+from tests.support.paths import REPO
 
 GROUP = "embedded_group"
 REDIRECT = "http://127.0.0.1:9/integrations/connections/17/authorized?next=%2Fdone&tab=setup"
@@ -789,6 +789,6 @@ def test_cli_exits_with_a_clear_message_when_the_bigquery_writer_is_missing(tmp_
         "from standins.fivetran.__main__ import main\n"
         f"main(['--data-dir', {str(tmp_path)!r}, '--bigquery-endpoint', 'http://127.0.0.1:9'])"
     )
-    result = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=30)
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=30)
     assert result.returncode != 0
     assert "standins.fivetran.destination" in result.stderr and "Traceback" not in result.stderr

@@ -17,7 +17,7 @@ from integrations.setup.removal import integration_delete
 from integrations.state import connect_card_return
 from integrations.state import transitions as services
 from integrations.state.event_schemas import frame_schema
-from tests.flow_fixtures import Driver, new_integration
+from tests.support.flow_fixtures import Driver, new_integration
 from warehouse.bigquery import make_client
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -19,9 +19,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import free_port
+from tests.support.paths import REPO
+from tests.support.services import free_port
 
-REPO = Path(__file__).resolve().parent.parent
 API_KEY = "test-key"
 API_SECRET = "test-secret"
 GROUP_ID = "embedded_group"

@@ -13,8 +13,8 @@ from integrations.models import Integration, Table
 from integrations.setup.datasets import destination_tables
 from integrations.state.tables import TableStore, register_tables
 from teams.models import Team
-from tests.bigquery_fixtures import MANY_TABLES, create_tables, unique_name
-from tests.paths import FIVETRAN_FIXTURES as FIXTURES
+from tests.support.bigquery_fixtures import MANY_TABLES, create_tables, unique_name
+from tests.support.paths import FIVETRAN_FIXTURES as FIXTURES
 from warehouse.bigquery import call_options
 from warehouse.tables import TableMetadata, count_landed, is_system_table, standard_sql_type
 

@@ -1,6 +1,5 @@
 """docs/asyncapi.yaml is generated from integrations/event_schemas.py and must stay in step with it."""
 
-from pathlib import Path
 
 import jsonschema
 import pytest
@@ -9,8 +8,9 @@ from django.core.management import CommandError, call_command
 
 from integrations.management.commands.asyncapi import render
 from integrations.state.event_schemas import DATA_SCHEMAS, ERROR_FRAME, frame_schema
+from tests.support.paths import REPO
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "asyncapi.yaml"
+DOC = REPO / "docs" / "asyncapi.yaml"
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from integrations.web import table_pages as tables_views
 from integrations.web import urls as integration_urls
 from standins.fivetran.destination import BigQueryWriter, synthetic_value
 from teams.models import Team
-from tests.bigquery_fixtures import unique_name
+from tests.support.bigquery_fixtures import unique_name
 from warehouse.tables import PREVIEW_ROWS
 
 # Until integrations/urls.py wires the two views, this module serves them under the same names.

@@ -17,7 +17,8 @@ from urllib.parse import urlparse, urlunparse
 
 import httpx
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.support.paths import REPO
+
 START_TIMEOUT = 30.0
 
 

@@ -22,7 +22,7 @@ from integrations.state import connect_card_return
 from integrations.state import transitions as services
 from integrations.state.events import envelope
 from teams.models import Team
-from tests.fivetran_fixtures import GROUP_ID, running_emulator
+from tests.support.fivetran_fixtures import GROUP_ID, running_emulator
 
 SYNC_SECONDS = 0.6
 

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port, missing_service
+from tests.support.paths import REPO
+from tests.support.services import free_port, missing_service
 
-REPO = Path(__file__).resolve().parent.parent
 SCREENSHOTS = REPO / "var" / "screenshots"
 CHROMIUM_ARGS = [
     "--headless",

@@ -18,9 +18,8 @@ import websockets
 
 from integrations.state.event_schemas import frame_schema
 from integrations.vocabulary import STEP_NAMES
-from tests.conftest import free_port
-from tests.fivetran_fixtures import GROUP_ID
-from tests.process_fixtures import (
+from tests.support.fivetran_fixtures import GROUP_ID
+from tests.support.process_fixtures import (
     base_env,
     fresh_postgres_database,
     manage,
@@ -30,6 +29,7 @@ from tests.process_fixtures import (
     wait_log,
     with_redis_db,
 )
+from tests.support.services import free_port
 
 REDIS_DB = 13  # this test's own logical database: no other test's channel-layer keys
 SLOW_SECONDS = 6.0  # the schema read the killed worker is stuck in

@@ -10,7 +10,7 @@ from integrations.state.tables import register_tables
 from standins.fivetran.destination import BigQueryWriter, synthetic_ndjson, synthetic_value
 from standins.fivetran.writer import LandedTable
 from teams.models import Team
-from tests.bigquery_fixtures import unique_name
+from tests.support.bigquery_fixtures import unique_name
 from warehouse.bigquery import call_options
 
 COLUMNS = (

@@ -22,6 +22,7 @@ from connectors.catalogue import (
     load_catalogue,
 )
 from connectors.checks import check_service_catalogue
+from tests.support.paths import REPO
 
 REQUIRED_IDS = {
     "google_sheets", "postgres", "mysql", "sql_server", "hubspot", "salesforce", "stripe", "shopify",
@@ -331,7 +332,7 @@ def test_manage_py_check_passes_on_the_real_catalogue():
 def static_copy(tmp_path):
     """A copy of the static files that a test may break, used in place of the real ones."""
     static = tmp_path / "static"
-    shutil.copytree(Path(__file__).resolve().parent.parent / "static", static)
+    shutil.copytree(REPO / "static", static)
     with override_settings(STATICFILES_DIRS=[static]):
         yield static
 

@@ -27,8 +27,8 @@ from connectors.fivetran import (
     SchemaConfig,
     get_client,
 )
-from tests.conftest import free_port
-from tests.fivetran_fixtures import GROUP_ID, Emulator
+from tests.support.fivetran_fixtures import GROUP_ID, Emulator
+from tests.support.services import free_port
 
 REDIRECT_URI = "http://127.0.0.1:8000/integrations/connections/1/authorized"
 

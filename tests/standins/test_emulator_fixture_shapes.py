@@ -16,7 +16,7 @@ import pytest
 
 from standins.fivetran.testing import EmulatorProcess, WebhookReceiver
 from standins.fivetran.webhooks import signature
-from tests.paths import FIVETRAN_FIXTURES as FIXTURES
+from tests.support.paths import FIVETRAN_FIXTURES as FIXTURES
 
 GROUP = "embedded_group"
 NAME_KEYED = {"schemas", "tables", "columns", "properties"}

@@ -18,7 +18,7 @@ from connectors.fivetran import (
     parse_webhook,
     schema_selection_patch,
 )
-from tests.paths import FIVETRAN_FIXTURES as FIXTURES
+from tests.support.paths import FIVETRAN_FIXTURES as FIXTURES
 
 UTC = timezone.utc
 

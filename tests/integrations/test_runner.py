@@ -11,7 +11,7 @@ from integrations.engine import leases
 from integrations.engine.runner import Runner
 from integrations.models import SetupStep
 from integrations.state import transitions as services
-from tests.flow_fixtures import new_integration
+from tests.support.flow_fixtures import new_integration
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -7,7 +7,7 @@ import urllib.request
 import pytest
 
 from standins.bigquery.server import spatial_extension_path, start_standin
-from tests.bigquery_fixtures import MANY_TABLES, unique_name
+from tests.support.bigquery_fixtures import MANY_TABLES, unique_name
 from warehouse.bigquery import call_options
 
 
