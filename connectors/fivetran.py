@@ -567,9 +567,6 @@ class FivetranClient:
         items = self._paginate("/webhooks", accept=ACCEPT_JSON, page_size=page_size)
         return [parse_webhook(item) async for item in items]
 
-    async def delete_webhook(self, webhook_id: str) -> None:
-        await self._call("DELETE", f"/webhooks/{webhook_id}", accept=ACCEPT_JSON)
-
     # --- transport -------------------------------------------------------------------------------
 
     async def _paginate(

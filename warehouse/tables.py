@@ -7,7 +7,7 @@ of the product's models: `integrations.state.tables` stores what it returns.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Collection, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Collection, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -155,18 +155,6 @@ async def landed_tables(expected: Mapping[str, Collection[str]]) -> AsyncIterato
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
         await asyncio.to_thread(client.close)
-
-
-def metadata_pages(metadata: Iterable[TableMetadata], size: int = LIST_PAGE_SIZE) -> Iterator[list[TableMetadata]]:
-    """Split metadata into list-sized pages, as `register_tables` sees them (used by the bench)."""
-    page: list[TableMetadata] = []
-    for meta in metadata:
-        page.append(meta)
-        if len(page) == size:
-            yield page
-            page = []
-    if page:
-        yield page
 
 
 PREVIEW_ROWS = 50

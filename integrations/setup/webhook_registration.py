@@ -6,6 +6,27 @@ from django.urls import reverse
 from connectors.fivetran import get_client
 
 WEBHOOK_EVENTS = ("sync_start", "sync_end", "connection_successful", "connection_failure")
+BIGQUERY_DESTINATIONS = ("big_query", "managed_big_query")
+
+
+class WrongDestination(Exception):
+    """FIVETRAN_GROUP_ID does not land in the BigQuery project this deployment reads."""
+
+
+async def check_destination() -> str:
+    """The group's destination must be BigQuery, in BIGQUERY_PROJECT: otherwise every set-up would
+    sync somewhere the product never looks. Returns a line describing it."""
+    destination = await get_client().get_destination(settings.FIVETRAN_GROUP_ID)
+    if destination.service not in BIGQUERY_DESTINATIONS:
+        raise WrongDestination(
+            f"Fivetran group {settings.FIVETRAN_GROUP_ID} lands in a {destination.service} destination, not BigQuery."
+        )
+    if destination.project_id and destination.project_id != settings.BIGQUERY_PROJECT:
+        raise WrongDestination(
+            f"Fivetran group {settings.FIVETRAN_GROUP_ID} lands in BigQuery project {destination.project_id}, "
+            f"but BIGQUERY_PROJECT is {settings.BIGQUERY_PROJECT}."
+        )
+    return f"Destination {destination.id}: BigQuery project {destination.project_id} ({destination.location})"
 
 
 def webhook_url() -> str:
