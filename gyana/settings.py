@@ -1,47 +1,161 @@
-"""Settings: one environment variable per concern, each with a default that needs no account.
+"""Settings: one environment variable per setting, read and type-checked in one place.
 
-The embedded default (nothing set) is SQLite under VAR_DIR, the in-memory channel layer with an
-in-process worker, the built-in Fivetran emulator and the local BigQuery stand-in. Production sets
-DATABASE_URL, REDIS_URL, the FIVETRAN_* and BIGQUERY_* variables, SECRET_KEY and DEBUG=0.
+The embedded default (nothing set) needs no account: SQLite under VAR_DIR, the in-memory channel
+layer with an in-process set-up worker, the built-in Fivetran emulator and the local BigQuery
+stand-in. Production sets DATABASE_URL, REDIS_URL, the FIVETRAN_* and BIGQUERY_* variables,
+SECRET_KEY and DEBUG=0. The README's Configuration table lists every variable.
+
+A variable that is set but empty counts as unset. A value that does not parse (PORT=x, DEBUG=maybe,
+a malformed DATABASE_URL) stops start-up with one message naming every bad variable, and so do the
+production mistakes checked below (DEBUG=0 with the development SECRET_KEY or with the emulator).
 """
 
-import os
 from pathlib import Path
 
-import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from environs import Env, EnvValidationError, validate
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
-def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+class _Env(Env):
+    """environs' Env, except that an empty variable means its default (`PORT=` in a compose file)."""
+
+    def _get_value(self, env_key, default):
+        value = super()._get_value(env_key, default)
+        return default if value == "" else value
 
 
-def env_list(name: str, default: str) -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+# Not eager: a bad value reads as None here and env.seal() below reports all of them together, so
+# an operator fixes the environment in one go. So nothing computes with a value before the seal
+# (VAR_DIR aside: any string is a path); defaults that depend on another variable come after it.
+env = _Env(eager=False)
+# Local names count: the emulator, the stand-in and containers are reached as localhost or `emulator`.
+http_url = validate.URL(schemes={"http", "https"}, require_tld=False)
 
-
-DEBUG = env_bool("DEBUG", True)
-VAR_DIR = Path(os.environ.get("VAR_DIR") or BASE_DIR / "var").resolve()
-VAR_DIR.mkdir(parents=True, exist_ok=True)
-PORT = int(os.environ.get("PORT") or 8000)
-
+# --- Site and security
+DEBUG = env.bool("DEBUG", True)
 DEVELOPMENT_SECRET_KEY = "development-only-secret-key-never-use-in-production"
-SECRET_KEY = os.environ.get("SECRET_KEY") or DEVELOPMENT_SECRET_KEY
+SECRET_KEY = env.str("SECRET_KEY", DEVELOPMENT_SECRET_KEY)
+# Never "*": the websocket Origin check trusts this list. "a, b," means ["a", "b"].
+ALLOWED_HOSTS = [h for h in env.list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"], subcast=str.strip) if h]
+CSRF_TRUSTED_ORIGINS = [o for o in env.list("CSRF_TRUSTED_ORIGINS", [], subcast=str.strip) if o]
+PORT = env.int("PORT", 8000)
+# Where Fivetran sends the browser back and posts its webhooks; default: this server on PORT.
+public_url = env.str("PUBLIC_URL", None, validate=http_url)
+
+# --- State: everything local under VAR_DIR, so another VAR_DIR + PORT runs a second instance.
+VAR_DIR = env.path("VAR_DIR", BASE_DIR / "var").resolve()
+DATABASES = {"default": env.dj_db_url("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}", conn_max_age=0)}
+REDIS_URL = env.str("REDIS_URL", None)
+# With no REDIS_URL the set-up worker runs inside the web process (one process for `make run`).
+SETUP_WORKER_IN_PROCESS = env.bool("SETUP_WORKER_IN_PROCESS", REDIS_URL is None)
+
+# --- Fivetran: unset FIVETRAN_API_URL means the built-in emulator, mounted in this server.
+fivetran_api_url = env.str("FIVETRAN_API_URL", None, validate=http_url)
+allow_emulator = env.bool("ALLOW_EMULATOR", False)
+FIVETRAN_API_KEY = env.str("FIVETRAN_API_KEY", "emulator-key")
+FIVETRAN_API_SECRET = env.str("FIVETRAN_API_SECRET", "emulator-secret")
+FIVETRAN_GROUP_ID = env.str("FIVETRAN_GROUP_ID", "embedded_group")
+FIVETRAN_WEBHOOK_SECRET = env.str("FIVETRAN_WEBHOOK_SECRET", None)
+FIVETRAN_TIMEOUT_SECONDS = env.float("FIVETRAN_TIMEOUT_SECONDS", 30.0)
+EMULATOR_SYNC_SECONDS = env.float("EMULATOR_SYNC_SECONDS", 20.0)
+
+# --- BigQuery: unset BIGQUERY_API_ENDPOINT means the local stand-in (started by `make run`).
+BIGQUERY_PROJECT = env.str("BIGQUERY_PROJECT", "local-project")
+BIGQUERY_API_ENDPOINT = env.str("BIGQUERY_API_ENDPOINT", None, validate=http_url)
+BIGQUERY_LOCATION = env.str("BIGQUERY_LOCATION", "US")
+BIGQUERY_TIMEOUT_SECONDS = env.float("BIGQUERY_TIMEOUT_SECONDS", 30.0)
+bigquery_standin_port = env.int("BIGQUERY_STANDIN_PORT", None)  # default PORT + 50, below
+
+SHOW_INTERNAL_SERVICES = env.bool("SHOW_INTERNAL_SERVICES", DEBUG)
+
+# --- The set-up flow's clocks.
+SETUP_LEASE_SECONDS = env.float("SETUP_LEASE_SECONDS", 30.0)
+SETUP_SWEEP_SECONDS = env.float("SETUP_SWEEP_SECONDS", 5.0)
+SETUP_SYNC_FAILURE_LIMIT = env.int("SETUP_SYNC_FAILURE_LIMIT", 3)
+SETUP_SYNC_TIMEOUT_SECONDS = env.float("SETUP_SYNC_TIMEOUT_SECONDS", 24 * 3600.0)
+# Fallback polling of a running sync: (first interval, longest interval) in seconds. With webhooks
+# 60 s doubling to 10 min keeps a waiting flow under 12 status calls an hour.
+SETUP_POLL_WITH_WEBHOOKS = (env.float("SETUP_POLL_FIRST_SECONDS", 60.0), env.float("SETUP_POLL_MAX_SECONDS", 600.0))
+SETUP_POLL_WITHOUT_WEBHOOKS = (env.float("SETUP_POLL_FIRST_SECONDS", 15.0), env.float("SETUP_POLL_MAX_SECONDS", 300.0))
+SETUP_HEARTBEAT_SECONDS = env.float("SETUP_HEARTBEAT_SECONDS", 30.0)
+SETUP_TABLES_GRACE_SECONDS = env.float("SETUP_TABLES_GRACE_SECONDS", 1800.0)
+
+# A name (INFO, debug) or a number; a typo would otherwise surface as a bare ValueError from logging.
+log_level = env.log_level("LOG_LEVEL", "INFO")
+
+try:
+    env.seal()
+except EnvValidationError as error:
+    # One line per variable, without the values themselves: a DATABASE_URL holds a password.
+    problems = "\n".join(
+        f"  {name}: {' '.join(dict.fromkeys(map(str, messages)))}" for name, messages in error.error_messages.items()
+    )
+    raise ImproperlyConfigured(
+        f"Invalid environment variables (the README's Configuration table lists them):\n{problems}"
+    ) from None
+
+# --- Production mistakes, refused once every value is known to be well-formed.
 if not DEBUG and SECRET_KEY == DEVELOPMENT_SECRET_KEY:
     raise ImproperlyConfigured(
         "SECRET_KEY is missing (or is the development default) while DEBUG is off: "
         "set SECRET_KEY to a long random value, or DEBUG=1 for local development."
     )
+FIVETRAN_EMULATED = fivetran_api_url is None
+if FIVETRAN_EMULATED and not DEBUG and not allow_emulator:
+    # The emulator answers with well-known credentials: never serve it by accident in production.
+    raise ImproperlyConfigured(
+        "FIVETRAN_API_URL is not set while DEBUG is off: set FIVETRAN_API_URL (and FIVETRAN_API_KEY, "
+        "FIVETRAN_API_SECRET, FIVETRAN_GROUP_ID, FIVETRAN_WEBHOOK_SECRET), or ALLOW_EMULATOR=1 for a demo."
+    )
 
-# Never "*": the websocket Origin check trusts this list.
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
-CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+# --- Defaults that depend on other variables.
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+PUBLIC_URL = (public_url or f"http://127.0.0.1:{PORT}").rstrip("/")
+EMULATOR_MOUNT = "/_emulator/fivetran"
+FIVETRAN_API_URL = (fivetran_api_url or f"{PUBLIC_URL}{EMULATOR_MOUNT}/v1").rstrip("/")
+if FIVETRAN_WEBHOOK_SECRET is None and FIVETRAN_EMULATED:
+    FIVETRAN_WEBHOOK_SECRET = "emulator-webhook-secret"
+BIGQUERY_STANDIN_PORT = PORT + 50 if bigquery_standin_port is None else bigquery_standin_port
 
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock at BEGIN so two
+    # writers queue on the busy timeout instead of failing with "database is locked" on upgrade.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                # redis-py 8 defaults to a 5 s socket timeout, shorter than the layer's 5 s BZPOPMIN.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 10}],
+                # The default 100 is shared by every consumer of a process: bursts were lost.
+                "capacity": 10_000,
+                "expiry": 60,
+            },
+        }
+    }
+else:
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 10_000}}
+    }
+SETUP_WORKER_CHANNEL = "integration-setup"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": log_level},
+    "loggers": {"httpx": {"level": "WARNING"}, "daphne": {"level": "WARNING"}},
+}
+
+# --- Django: fixed, not configurable.
 INSTALLED_APPS = [
     "daphne",
     "django.contrib.admin",
@@ -87,92 +201,7 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
-        conn_max_age=0,
-    )
-}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock at BEGIN so two
-    # writers queue on the busy timeout instead of failing with "database is locked" on upgrade.
-    DATABASES["default"]["OPTIONS"] = {
-        "timeout": 30,
-        "transaction_mode": "IMMEDIATE",
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-    }
-
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-
-REDIS_URL = os.environ.get("REDIS_URL") or None
-if REDIS_URL:
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                # redis-py 8 defaults to a 5 s socket timeout, shorter than the layer's 5 s BZPOPMIN.
-                "hosts": [{"address": REDIS_URL, "socket_timeout": 10}],
-                # The default 100 is shared by every consumer of a process: bursts were lost.
-                "capacity": 10_000,
-                "expiry": 60,
-            },
-        }
-    }
-else:
-    CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 10_000}}
-    }
-
-# With no REDIS_URL the set-up worker runs inside the web process (one process for `make run`).
-SETUP_WORKER_IN_PROCESS = env_bool("SETUP_WORKER_IN_PROCESS", REDIS_URL is None)
-SETUP_WORKER_CHANNEL = "integration-setup"
-
-# Fivetran: unset FIVETRAN_API_URL means the built-in emulator, mounted in this server.
-EMULATOR_MOUNT = "/_emulator/fivetran"
-FIVETRAN_EMULATED = not os.environ.get("FIVETRAN_API_URL")
-PUBLIC_URL = (os.environ.get("PUBLIC_URL") or f"http://127.0.0.1:{PORT}").rstrip("/")
-FIVETRAN_API_URL = (os.environ.get("FIVETRAN_API_URL") or f"{PUBLIC_URL}{EMULATOR_MOUNT}/v1").rstrip("/")
-if FIVETRAN_EMULATED and not DEBUG and not env_bool("ALLOW_EMULATOR", False):
-    # The emulator answers with well-known credentials: never serve it by accident in production.
-    raise ImproperlyConfigured(
-        "FIVETRAN_API_URL is not set while DEBUG is off: set FIVETRAN_API_URL (and FIVETRAN_API_KEY, "
-        "FIVETRAN_API_SECRET, FIVETRAN_GROUP_ID, FIVETRAN_WEBHOOK_SECRET), or ALLOW_EMULATOR=1 for a demo."
-    )
-FIVETRAN_API_KEY = os.environ.get("FIVETRAN_API_KEY") or "emulator-key"
-FIVETRAN_API_SECRET = os.environ.get("FIVETRAN_API_SECRET") or "emulator-secret"
-FIVETRAN_GROUP_ID = os.environ.get("FIVETRAN_GROUP_ID") or "embedded_group"
-FIVETRAN_WEBHOOK_SECRET = os.environ.get("FIVETRAN_WEBHOOK_SECRET") or (
-    "emulator-webhook-secret" if FIVETRAN_EMULATED else None
-)
-FIVETRAN_TIMEOUT_SECONDS = float(os.environ.get("FIVETRAN_TIMEOUT_SECONDS") or 30)
-EMULATOR_SYNC_SECONDS = float(os.environ.get("EMULATOR_SYNC_SECONDS") or 20)
-
-# BigQuery: unset BIGQUERY_API_ENDPOINT means the local stand-in (started by `make run`).
-BIGQUERY_PROJECT = os.environ.get("BIGQUERY_PROJECT") or "local-project"
-BIGQUERY_API_ENDPOINT = os.environ.get("BIGQUERY_API_ENDPOINT") or None
-BIGQUERY_LOCATION = os.environ.get("BIGQUERY_LOCATION") or "US"
-BIGQUERY_TIMEOUT_SECONDS = float(os.environ.get("BIGQUERY_TIMEOUT_SECONDS") or 30)
-BIGQUERY_STANDIN_PORT = int(os.environ.get("BIGQUERY_STANDIN_PORT") or PORT + 50)
-
-SHOW_INTERNAL_SERVICES = env_bool("SHOW_INTERNAL_SERVICES", DEBUG)
-
-# The set-up flow's clocks.
-SETUP_LEASE_SECONDS = float(os.environ.get("SETUP_LEASE_SECONDS") or 30)
-SETUP_SWEEP_SECONDS = float(os.environ.get("SETUP_SWEEP_SECONDS") or 5)
-SETUP_SYNC_FAILURE_LIMIT = int(os.environ.get("SETUP_SYNC_FAILURE_LIMIT") or 3)
-SETUP_SYNC_TIMEOUT_SECONDS = float(os.environ.get("SETUP_SYNC_TIMEOUT_SECONDS") or 24 * 3600)
-# Fallback polling of a running sync: (first interval, longest interval) in seconds. With webhooks
-# 60 s doubling to 10 min keeps a waiting flow under 12 status calls an hour.
-SETUP_POLL_WITH_WEBHOOKS = (
-    float(os.environ.get("SETUP_POLL_FIRST_SECONDS") or 60),
-    float(os.environ.get("SETUP_POLL_MAX_SECONDS") or 600),
-)
-SETUP_POLL_WITHOUT_WEBHOOKS = (
-    float(os.environ.get("SETUP_POLL_FIRST_SECONDS") or 15),
-    float(os.environ.get("SETUP_POLL_MAX_SECONDS") or 300),
-)
-SETUP_HEARTBEAT_SECONDS = float(os.environ.get("SETUP_HEARTBEAT_SECONDS") or 30)
-SETUP_TABLES_GRACE_SECONDS = float(os.environ.get("SETUP_TABLES_GRACE_SECONDS") or 1800)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -189,11 +218,3 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
-
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"httpx": {"level": "WARNING"}, "daphne": {"level": "WARNING"}},
-}

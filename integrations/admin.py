@@ -1,0 +1,100 @@
+"""The set-up's rows for staff: mostly to look at, since the flow engine owns them.
+
+The step rows are the workers' queue and the event rows are what watchers replay, so a hand edit
+would bypass both: steps, events and tables are read-only here. Integrations are neither added
+(the flow creates them with their steps) nor deleted here (deleting one must delete its Fivetran
+connection first: the integrations page or DELETE /api/integrations/<id>/ do that); only the name
+is editable.
+"""
+
+from django.contrib import admin
+from django.db.models import Count
+
+from integrations.models import Integration, IntegrationEvent, SetupStep, Table
+
+
+class ReadOnlyAdminMixin:
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class SetupStepInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = SetupStep
+    fields = ["position", "name", "state", "attempt", "started_at", "finished_at", "due_at", "error_code", "message"]
+    readonly_fields = fields
+    ordering = ["position"]
+    extra = 0
+    show_change_link = True
+
+
+@admin.register(Integration)
+class IntegrationAdmin(admin.ModelAdmin):
+    list_display = ["name", "service", "team", "state", "connection_id", "table_count", "created_by", "created_at"]
+    list_filter = ["state", "service", "created_at"]
+    list_select_related = ["team", "created_by"]
+    search_fields = ["name", "service", "connection_id", "schema_name", "team__name", "created_by__username"]
+    date_hierarchy = "created_at"
+    fields = [
+        "name", "team", "service", "state", "connection_id", "schema_name", "created_by", "created_at",
+        "updated_at", "completed_at", "baseline_succeeded_at", "baseline_failed_at", "connect_card_uri",
+        "connect_card_issued_at", "selection", "source_schema", "destination_tables", "last_seq",
+    ]
+    readonly_fields = [name for name in fields if name != "name"]
+    inlines = [SetupStepInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(table_count=Count("tables"))
+
+    @admin.display(description="tables", ordering="table_count")
+    def table_count(self, integration):
+        return integration.table_count
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        # Write only what the form changed: a worker may have moved the state or last_seq since
+        # this page loaded, and a full-row save would put the old values back.
+        if change:
+            obj.save(update_fields=[*form.changed_data, "updated_at"])
+        else:
+            super().save_model(request, obj, form, change)
+
+
+@admin.register(SetupStep)
+class SetupStepAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["integration", "position", "name", "state", "attempt", "due_at", "lease_owner", "error_code"]
+    list_filter = ["state", "name", "error_code"]
+    list_select_related = ["integration"]
+    search_fields = ["integration__name", "integration__connection_id", "name", "error_code", "lease_owner"]
+
+
+@admin.register(IntegrationEvent)
+class IntegrationEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    # An append-only log: watchers replay it by seq, so it is never edited or pruned by hand.
+    list_display = ["integration", "seq", "type", "time"]
+    list_filter = ["type", "time"]
+    list_select_related = ["integration"]
+    search_fields = ["integration__name", "integration__connection_id", "type", "=uuid"]
+    ordering = ["-id"]
+    # The log grows with every set-up: skip the extra COUNT(*) of the whole table on each page.
+    show_full_result_count = False
+
+
+@admin.register(Table)
+class TableAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    # A copy of what BigQuery reports, reconciled by the register_tables step: an edit here would lie.
+    list_display = ["name", "dataset", "project", "integration", "num_rows", "num_bytes", "modified"]
+    list_filter = ["project", "modified"]
+    list_select_related = ["integration"]
+    search_fields = ["name", "dataset", "integration__name"]
+    show_full_result_count = False
