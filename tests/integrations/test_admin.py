@@ -7,8 +7,8 @@ from django.utils import timezone
 
 from connectors.catalogue import get_catalogue
 from integrations.admin import IntegrationAdmin
-from integrations.flow import integration_create
 from integrations.models import Integration, IntegrationEvent, SetupStep, Table
+from integrations.setup.flow import integration_create
 from teams.models import Team
 
 pytestmark = pytest.mark.django_db
