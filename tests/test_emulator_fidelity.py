@@ -284,6 +284,20 @@ def test_an_inactive_webhook_is_tested_when_it_is_activated(api, receiver):
         api.delete(f"/v1/webhooks/{webhook_id}")
 
 
+def test_testing_a_webhook_needs_an_event(api, receiver):
+    """docs/rest-api/api-reference/webhooks/test-webhook: `event` is a required field; the dummy payload
+    is for connector `_connector_1`."""
+    webhook_id = api.post(f"/v1/webhooks/group/{GROUP}", json=webhook_body(receiver.url)).json()["data"]["id"]
+    try:
+        missing = api.post(f"/v1/webhooks/{webhook_id}/test", json={})
+        assert missing.status_code == 400 and missing.json()["code"] == "BadRequest"
+        tested = api.post(f"/v1/webhooks/{webhook_id}/test", json={"event": "sync_end"})
+        assert tested.json()["data"] == {"succeed": True, "status": 200, "message": "OK"}
+        assert json.loads(receiver.received[-1]["body"])["connector_id"] == "_connector_1"
+    finally:
+        api.delete(f"/v1/webhooks/{webhook_id}")
+
+
 # --- listing ------------------------------------------------------------------------------------------------------
 
 

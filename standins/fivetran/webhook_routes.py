@@ -81,8 +81,11 @@ class WebhookApi:
         return envelope(message="Webhook has been deleted")
 
     async def test_webhook(self, request: Request) -> JSONResponse:
+        """POST /v1/webhooks/{id}/test: `event` is required (docs/rest-api/api-reference/webhooks/test-webhook)."""
         webhook = self._webhook(request.path_params["webhook_id"])
-        event = (await json_body(request)).get("event", "sync_start")
+        event = (await json_body(request)).get("event")
+        if event is None:
+            raise bad_request("Field 'event' is required")
         if event not in webhooks.EVENTS:
             raise bad_request(f"Unknown webhook event '{event}'")
         return envelope(await self.em.deliverer.test(webhook, event))
