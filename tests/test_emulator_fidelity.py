@@ -332,6 +332,42 @@ def test_list_users_answers_like_fivetran(api):
     assert httpx.get(f"{str(api.base_url).rstrip('/')}/v1/users").status_code == 401
 
 
+# --- a client we did not write ---------------------------------------------------------------------------------------
+
+
+def test_a_dagster_style_client_on_the_legacy_paths(api):
+    """The request pattern of dagster-fivetran's client: legacy /v1/connectors paths, a JSON string
+    body under `Content-Type: application/json;version=2`, `data` unwrapped from every answer, POST
+    …/force with no body after switching to the manual schedule, then polling for succeeded_at.
+    (docs/rest-api/api-reference/connections/sync-connection: with schedule_type manual, syncs
+    happen only when asked for.)"""
+    headers = {"User-Agent": "a-third-party-client/1.0", "Content-Type": "application/json;version=2"}
+
+    def call(method: str, endpoint: str, data: str | None = None) -> dict[str, Any]:
+        response = api.request(method, f"/v1/{endpoint}", headers=headers, content=data)
+        assert response.is_success, response.text
+        body = response.json()
+        return body["data"] if "data" in body else body
+
+    created = connected(api)
+    first = synced(api, created)
+    connector_id = created["id"]
+    assert any(item["id"] == connector_id for item in call("GET", f"groups/{GROUP}/connectors?limit=1000")["items"])
+    schemas = call("GET", f"connectors/{connector_id}/schemas")["schemas"]
+    assert "columns" not in schemas[created["schema"]]["tables"]["contact"]
+    columns = call("GET", f"connectors/{connector_id}/schemas/{created['schema']}/tables/contact/columns")["columns"]
+    assert "property_email" in columns
+    assert call("GET", f"destinations/{GROUP}")["config"]["project_id"]
+
+    assert call("PATCH", f"connectors/{connector_id}", json.dumps({"schedule_type": "manual"}))["schedule_type"] == "manual"
+    assert call("POST", f"connectors/{connector_id}/force")["code"] == "Success"
+    done = wait_for(lambda: (d := call("GET", f"connectors/{connector_id}"))["succeeded_at"] != first["succeeded_at"] and d,
+                    "the forced sync")
+    assert done["status"]["setup_state"] == "connected" and done["paused"] is False
+    resync = call("POST", f"connectors/{connector_id}/schemas/tables/resync", json.dumps({created["schema"]: ["contact"]}))
+    assert resync == {"code": "Success", "message": "Re-sync has been triggered successfully"}
+
+
 # --- the catalogue's service ids -------------------------------------------------------------------------------------
 
 
