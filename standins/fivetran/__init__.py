@@ -1,5 +1,42 @@
-"""A local stand-in for the subset of Fivetran's REST API this product uses.
+"""A local stand-in for the part of Fivetran's REST API that an embedding product uses.
 
 `create_app()` (app.py) builds the ASGI app; `python -m standins.fivetran` serves it with uvicorn.
-Shapes follow docs/reference/fivetran-api.md §2 and §6 and the fixtures next to it.
+Shapes follow docs/reference/fivetran-api.md §2 and §6 and the fixtures next to it; behaviour that
+Fivetran documents is cited in the code by the docs page's path under fivetran.com.
+
+Routes (every connection route under both /v1/connections and the legacy /v1/connectors):
+  account info, users (list, one), groups (list, one, their connections with the `schema` filter),
+  destinations (one), connector metadata (connector-types, connectors, connections spellings),
+  connections (create, list with `group_id`/`schema`, get, patch, delete, connect-card, sync,
+  force, resync, test), schema config (get, patch, pre-create POST, reload, schema/table/column
+  patches, table columns, table re-syncs), webhooks (create account/group, list, get, patch,
+  delete, test). Lists page with `cursor`/`limit` (1..1000, default 100); `next_cursor` is left out
+  on the last page.
+
+What it does not do, or does differently from Fivetran:
+  * One account, one user, the groups given at start-up; no teams, roles, memberships, system keys,
+    transformations, log services, certificates, private links, proxy or hybrid agents. Groups and
+    destinations cannot be created, changed or deleted.
+  * Sources are samples (samples.py), not real systems: setup tests never reach a source, and
+    `run_setup_tests` is ignored on create and PATCH (a created connection reports no setup tests).
+    Connector `config` is stored as given apart from the naming keys; no per-service validation.
+  * The Connect Card is a page of the emulator, not fivetran.com.
+  * POST …/schemas (pre-create) captures the schema and applies the body like a PATCH; Fivetran
+    echoes the request and applies it only once it captures the schema.
+  * The table columns endpoint answers whenever a schema config exists; Fivetran answers only for
+    connected connections. Columns cannot be dropped (no DELETE on a column), and masking, `is_type_locked`
+    and `schema_status` are not modelled.
+  * A resync while a sync runs restarts it; Fivetran may answer 409 instead. Table re-syncs are
+    accepted for every service.
+  * Webhooks are tested (one POST) on creation, on activation and on `run_tests`, not when an active
+    webhook's URL changes. Deliveries are not retried, and webhooks are never disabled. Only
+    sync_start, sync_end, connection_successful and connection_failure are ever sent.
+  * Plain HTTP webhook URLs are accepted on loopback, so local runs need no TLS.
+  * Error codes Fivetran does not document are the emulator's choice: 401 Unauthorized, 404 NotFound
+    (unknown path), 405 MethodNotAllowed, NotFound_Group, NotFound_Webhook, NotFound_User,
+    NotFound_Service, NotFound_ColumnConfig, 409 Conflict for a taken schema name.
+  * A path with a trailing slash is answered by a 307 redirect to the path without it (Fivetran's
+    answer is undocumented); a client that does not follow redirects sees the 307.
+  * The `Accept: application/json;version=2` header is ignored: responses are always the v2 shapes.
+  * Rate limits are not enforced; a 429 with Retry-After only comes from an injected fault (faults.py).
 """

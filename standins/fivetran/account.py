@@ -12,10 +12,39 @@ ACCOUNT_ID = "emulated_account"
 ACCOUNT_NAME = "Fivetran emulator"
 USER_ID = "emulator_user"
 DATA_SET_LOCATION = "US"
+# Fixed, so the user object is the same on every call and across restarts.
+ACCOUNT_CREATED_AT = "2024-01-01T00:00:00.000000Z"
 
 
 def account_info() -> dict[str, Any]:
     return {"account_id": ACCOUNT_ID, "account_name": ACCOUNT_NAME, "user_id": USER_ID}
+
+
+def users() -> list[dict[str, Any]]:
+    """The account's one user, the `connected_by` of every connection, in the List All Users item shape
+    (docs/rest-api/users)."""
+    return [{
+        "id": USER_ID,
+        "email": "emulator@example.com",
+        "given_name": "Fivetran",
+        "family_name": "Emulator",
+        "verified": True,
+        "invited": False,
+        "picture": None,
+        "phone": None,
+        "role": "Account Administrator",
+        "logged_in_at": None,
+        "created_at": ACCOUNT_CREATED_AT,
+        "active": True,
+    }]
+
+
+def user(user_id: str) -> dict[str, Any]:
+    for candidate in users():
+        if candidate["id"] == user_id:
+            return candidate
+    # The real code for an unknown user is unverified; this follows NotFound_Integration.
+    raise ApiError(404, "NotFound_User", f"Cannot find entity 'User' with id '{user_id}'")
 
 
 def group_not_found(group_id: str) -> ApiError:

@@ -8,19 +8,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from . import card, connections, schema_config, webhooks
-from .account import account_info
-from .clock import webhook_timestamp
+from . import card, connections
+from .account import account_info, user, users
 from .context import Emulator, base_url
 from .ids import new_id
 from .metadata import connector_type, connector_type_details
 from .responses import ApiError, bad_request, envelope, json_body, page
-from .store import CONNECTION, SCHEMA_CONFIG, WEBHOOK
-
-
-def _webhook_not_found(webhook_id: str) -> ApiError:
-    # The real code for an unknown webhook is unverified; this follows NotFound_Integration.
-    return ApiError(404, "NotFound_Webhook", f"Cannot find entity 'Webhook' with id '{webhook_id}'")
+from .store import CONNECTION, SCHEMA_CONFIG
 
 
 def _sync_message(connection_id: str) -> str:
@@ -36,6 +30,13 @@ class FivetranApi:
     async def account_info(self, request: Request) -> JSONResponse:
         return envelope(account_info())
 
+    async def list_users(self, request: Request) -> JSONResponse:
+        """GET /v1/users, what Airflow's Fivetran connection "Test" calls (docs/rest-api/users)."""
+        return envelope(page(request, users()))
+
+    async def get_user(self, request: Request) -> JSONResponse:
+        return envelope(user(request.path_params["user_id"]))
+
     async def list_groups(self, request: Request) -> JSONResponse:
         return envelope(page(request, self.em.groups.all()))
 
@@ -43,9 +44,16 @@ class FivetranApi:
         return envelope(self.em.groups.group(request.path_params["group_id"]))
 
     async def group_connections(self, request: Request) -> JSONResponse:
+        """The `schema` query parameter keeps only the connection of that name
+        (docs/rest-api/api-reference/groups/list-all-connectors-in-group)."""
         group_id = request.path_params["group_id"]
         self.em.groups.require(group_id)
-        items = [connections.render(c, detail=False) for c in self.em.store.all(CONNECTION) if c["group_id"] == group_id]
+        schema = request.query_params.get("schema")
+        items = [
+            connections.render(c, detail=False)
+            for c in self.em.store.all(CONNECTION)
+            if c["group_id"] == group_id and (schema is None or c["schema"] == schema)
+        ]
         return envelope(page(request, items))
 
     async def get_destination(self, request: Request) -> JSONResponse:
@@ -191,136 +199,24 @@ class FivetranApi:
         data["setup_tests"] = tests
         return envelope(data, message="Setup tests have been completed")
 
-    # --- schema config ------------------------------------------------------------------------------
-
-    def _schema_config(self, connection_id: str) -> dict[str, Any]:
-        self.em.connection(connection_id)
-        config = self.em.store.get(SCHEMA_CONFIG, connection_id)
-        if config is None:
-            raise schema_config.schema_not_found(connection_id)
-        return config
-
-    def _save_patch(self, connection_id: str, body: dict[str, Any]) -> JSONResponse:
-        updated = schema_config.apply_patch(connection_id, self._schema_config(connection_id), body)
-        self.em.store.put(SCHEMA_CONFIG, connection_id, updated)
-        return envelope(updated)
-
-    async def get_schemas(self, request: Request) -> JSONResponse:
-        return envelope(self._schema_config(request.path_params["connection_id"]))
-
-    async def patch_schemas(self, request: Request) -> JSONResponse:
-        return self._save_patch(request.path_params["connection_id"], await json_body(request))
-
-    async def create_schemas(self, request: Request) -> JSONResponse:
-        """POST …/schemas: set the schema up before the first sync (captures it if needed)."""
-        connection = self.em.connection(request.path_params["connection_id"])
-        body = await json_body(request)
-        self.em.lifecycle.ensure_schema_config(connection)
-        return self._save_patch(connection["id"], body)
-
-    async def reload_schemas(self, request: Request) -> JSONResponse:
-        connection = self.em.connection(request.path_params["connection_id"])
-        body = await json_body(request)
-        current = self.em.store.get(SCHEMA_CONFIG, connection["id"])
-        service = self.em.services[connection["service"]]
-        reloaded = schema_config.reload(current, service, connection["config"], body.get("exclude_mode", "PRESERVE"))
-        self.em.store.put(SCHEMA_CONFIG, connection["id"], reloaded)
-        return envelope(reloaded)
-
-    async def patch_schema(self, request: Request) -> JSONResponse:
-        params = request.path_params
-        body = {"schemas": {params["schema"]: await json_body(request)}}
-        return self._save_patch(params["connection_id"], body)
-
-    async def patch_table(self, request: Request) -> JSONResponse:
-        params = request.path_params
-        body = {"schemas": {params["schema"]: {"tables": {params["table"]: await json_body(request)}}}}
-        return self._save_patch(params["connection_id"], body)
-
-    async def patch_column(self, request: Request) -> JSONResponse:
-        params = request.path_params
-        column_patch = {"columns": {params["column"]: await json_body(request)}}
-        body = {"schemas": {params["schema"]: {"tables": {params["table"]: column_patch}}}}
-        return self._save_patch(params["connection_id"], body)
-
-    async def table_columns(self, request: Request) -> JSONResponse:
-        params = request.path_params
-        config = self._schema_config(params["connection_id"])
-        table = schema_config.table_entry(params["connection_id"], config, params["schema"], params["table"])
-        return envelope({"columns": table.get("columns", {})})
-
-    # --- webhooks -----------------------------------------------------------------------------------
-
-    def _create_webhook(self, body: dict[str, Any], group_id: str | None) -> dict[str, Any]:
-        webhook_id = new_id(lambda candidate: self.em.store.exists(WEBHOOK, candidate))
-        webhook = webhooks.new_webhook(webhook_id, body, group_id=group_id, created_at=webhook_timestamp())
-        return self.em.store.put(WEBHOOK, webhook_id, webhook)
-
-    async def create_account_webhook(self, request: Request) -> JSONResponse:
-        webhook = self._create_webhook(await json_body(request, required=True), None)
-        return envelope(webhooks.render(webhook), message="Account webhook has been created")
-
-    async def create_group_webhook(self, request: Request) -> JSONResponse:
-        group_id = request.path_params["group_id"]
-        self.em.groups.require(group_id)
-        webhook = self._create_webhook(await json_body(request, required=True), group_id)
-        return envelope(webhooks.render(webhook), message="Group webhook has been created")
-
-    def _webhook(self, webhook_id: str) -> dict[str, Any]:
-        webhook = self.em.store.get(WEBHOOK, webhook_id)
-        if webhook is None:
-            raise _webhook_not_found(webhook_id)
-        return webhook
-
-    async def list_webhooks(self, request: Request) -> JSONResponse:
-        return envelope(page(request, [webhooks.render(w) for w in self.em.store.all(WEBHOOK)]))
-
-    async def get_webhook(self, request: Request) -> JSONResponse:
-        return envelope(webhooks.render(self._webhook(request.path_params["webhook_id"])))
-
-    async def update_webhook(self, request: Request) -> JSONResponse:
-        webhook = self._webhook(request.path_params["webhook_id"])
-        webhooks.apply_update(webhook, await json_body(request))
-        self.em.store.put(WEBHOOK, webhook["id"], webhook)
-        return envelope(webhooks.render(webhook), message="Webhook has been updated")
-
-    async def delete_webhook(self, request: Request) -> JSONResponse:
-        webhook_id = request.path_params["webhook_id"]
-        self._webhook(webhook_id)
-        self.em.store.delete(WEBHOOK, webhook_id)
-        return envelope(message="Webhook has been deleted")
-
-    async def test_webhook(self, request: Request) -> JSONResponse:
-        webhook = self._webhook(request.path_params["webhook_id"])
-        event = (await json_body(request)).get("event", "sync_start")
-        if event not in webhooks.EVENTS:
-            raise bad_request(f"Unknown webhook event '{event}'")
-        return envelope(await self.em.deliverer.test(webhook, event))
-
     # --- routing ------------------------------------------------------------------------------------
 
     def routes(self) -> list[Route]:
         routes = [
             Route("/v1/account/info", self.account_info, methods=["GET"]),
+            Route("/v1/users", self.list_users, methods=["GET"]),
+            Route("/v1/users/{user_id}", self.get_user, methods=["GET"]),
             Route("/v1/groups", self.list_groups, methods=["GET"]),
             Route("/v1/groups/{group_id}", self.get_group, methods=["GET"]),
             Route("/v1/groups/{group_id}/connections", self.group_connections, methods=["GET"]),
             Route("/v1/groups/{group_id}/connectors", self.group_connections, methods=["GET"]),
             Route("/v1/destinations/{group_id}", self.get_destination, methods=["GET"]),
-            Route("/v1/webhooks", self.list_webhooks, methods=["GET"]),
-            Route("/v1/webhooks/account", self.create_account_webhook, methods=["POST"]),
-            Route("/v1/webhooks/group/{group_id}", self.create_group_webhook, methods=["POST"]),
-            Route("/v1/webhooks/{webhook_id}", self.get_webhook, methods=["GET"]),
-            Route("/v1/webhooks/{webhook_id}", self.update_webhook, methods=["PATCH"]),
-            Route("/v1/webhooks/{webhook_id}", self.delete_webhook, methods=["DELETE"]),
-            Route("/v1/webhooks/{webhook_id}/test", self.test_webhook, methods=["POST"]),
         ]
         for spelling in ("connector-types", "connectors", "connections"):
             routes.append(Route(f"/v1/metadata/{spelling}", self.list_connector_types, methods=["GET"]))
             routes.append(Route(f"/v1/metadata/{spelling}/{{service}}", self.get_connector_type, methods=["GET"]))
         for prefix in ("/v1/connections", "/v1/connectors"):
             one = prefix + "/{connection_id}"
-            table = one + "/schemas/{schema}/tables/{table}"
             routes += [
                 Route(prefix, self.create_connection, methods=["POST"]),
                 Route(prefix, self.list_connections, methods=["GET"]),
@@ -332,13 +228,5 @@ class FivetranApi:
                 Route(one + "/force", self.force, methods=["POST"]),
                 Route(one + "/resync", self.resync, methods=["POST"]),
                 Route(one + "/test", self.setup_tests, methods=["POST"]),
-                Route(one + "/schemas", self.get_schemas, methods=["GET"]),
-                Route(one + "/schemas", self.patch_schemas, methods=["PATCH"]),
-                Route(one + "/schemas", self.create_schemas, methods=["POST"]),
-                Route(one + "/schemas/reload", self.reload_schemas, methods=["POST"]),
-                Route(one + "/schemas/{schema}", self.patch_schema, methods=["PATCH"]),
-                Route(table, self.patch_table, methods=["PATCH"]),
-                Route(table + "/columns", self.table_columns, methods=["GET"]),
-                Route(table + "/columns/{column}", self.patch_column, methods=["PATCH"]),
             ]
         return routes

@@ -21,8 +21,10 @@ from .faults import Faults
 from .lifecycle import Lifecycle
 from .middleware import EmulatorMiddleware, RequestLog
 from .responses import ApiError, error_response
+from .schema_routes import SchemaApi
 from .services import load_services
 from .store import Store
+from .webhook_routes import WebhookApi
 from .webhooks import Deliverer
 from .writer import DestinationWriter, NullWriter
 
@@ -66,7 +68,10 @@ def create_app(
         store=store, services=services, groups=Groups(store, tuple(group_ids), bigquery_project), faults=faults,
         deliverer=deliverer, lifecycle=lifecycle, request_log=request_log, api_secret=api_secret,
     )
-    routes = FivetranApi(emulator).routes() + CardPage(emulator).routes() + ControlApi(emulator).routes()
+    routes = [
+        *FivetranApi(emulator).routes(), *SchemaApi(emulator).routes(), *WebhookApi(emulator).routes(),
+        *CardPage(emulator).routes(), *ControlApi(emulator).routes(),
+    ]
     app = Starlette(
         routes=routes,
         middleware=[Middleware(EmulatorMiddleware, api_key=api_key, api_secret=api_secret, faults=faults,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .samples import row_count, sample_source
+from .columns import full_columns, source_tables
+from .samples import row_count
 from .services import ServiceInfo
 from .writer import LandedTable
 
@@ -20,9 +21,7 @@ def tables_to_land(
     service: ServiceInfo, connection: dict[str, Any], schema_config: dict[str, Any], scope: dict[str, list[str]] | None = None
 ) -> list[LandedTable]:
     """The enabled tables of enabled schemas (restricted to `scope` for a scoped resync), in source order."""
-    source_types = {
-        (schema.name, table.name): dict(table.columns) for schema in sample_source(service, connection["config"]) for table in schema.tables
-    }
+    source = source_tables(service, connection["config"])
     landed = []
     for schema_name, schema_doc in schema_config["schemas"].items():
         if not schema_doc["enabled"]:
@@ -32,10 +31,12 @@ def tables_to_land(
                 continue
             if scope is not None and table_name not in scope.get(schema_name, ()):
                 continue
-            types = source_types.get((schema_name, table_name), {})
+            # The schema config lists only edited columns; every other source column follows its table.
+            source_table = source.get((schema_name, table_name))
+            types = dict(source_table.columns) if source_table else {}
             columns = [
                 (column["name_in_destination"], types.get(column_name, "STRING"))
-                for column_name, column in table_doc.get("columns", {}).items()
+                for column_name, column in full_columns(source_table, table_doc).items()
                 if column["enabled"]
             ]
             if service.is_database or table_doc.get("sync_mode") == "SOFT_DELETE":

@@ -88,9 +88,12 @@ class Lifecycle:
             return
         self._restart(connection_id)
 
-    def resync(self, connection_id: str, scope: dict[str, list[str]] | None) -> None:
+    def resync(self, connection_id: str, scope: dict[str, list[str]] | None, *, historical: bool = True) -> None:
+        """Re-import `scope` (every enabled table when None). A table re-sync (historical=False) leaves the
+        connection's own is_historical_sync alone: only the chosen tables start over."""
         def change(connection: dict[str, Any]) -> None:
-            connection["is_historical_sync"] = True
+            if historical:
+                connection["is_historical_sync"] = True
             connection["sync_scope"] = scope
         self.store.update(CONNECTION, connection_id, change)
         connection = self.store.get(CONNECTION, connection_id)

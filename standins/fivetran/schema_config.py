@@ -1,6 +1,7 @@
 """A connection's schema config: built from the sample source, merged with PATCHes, reloaded.
 
-The stored document has exactly the API's `data` shape (docs/reference/fivetran-api.md §2.7), keyed by source names.
+The stored document has exactly the API's `data` shape (docs/reference/fivetran-api.md §2.7), keyed by source names,
+so a table carries `columns` only for the columns a user has set (columns.py has the full list).
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from .columns import SourceTables, source_defaults
 from .responses import ApiError, bad_request
 from .samples import SampleSchema, SampleTable, destination_name, sample_source
 from .services import ServiceInfo
@@ -16,13 +18,13 @@ Config = dict[str, Any]
 
 SCHEMA_CHANGE_HANDLING = ("ALLOW_ALL", "ALLOW_COLUMNS", "BLOCK_ALL")
 SYNC_MODES = ("SOFT_DELETE", "HISTORY", "LIVE")
-PRIMARY_KEY_REASON = "The column does not support exclusion as it is a Primary Key"
 SYSTEM_TABLE_REASON = "The table does not support exclusion"
 
 
 def schema_not_found(connection_id: str, schema: str | None = None) -> ApiError:
     if schema is None:
-        return ApiError(404, "NotFound_SchemaConfig", f"Connector with id '{connection_id}' doesn't have schema config")
+        # Wording of docs/rest-api/troubleshooting/missing-schema-config-error (it said "Connector" before the 2025 rename).
+        return ApiError(404, "NotFound_SchemaConfig", f"Connection with id '{connection_id}' doesn't have schema config")
     return ApiError(404, "NotFound_SchemaConfig", f"Schema '{schema}' is not found in connector '{connection_id}' schema config")
 
 
@@ -33,19 +35,6 @@ def table_not_found(connection_id: str, schema: str, table: str) -> ApiError:
 def column_not_found(schema: str, table: str, column: str) -> ApiError:
     # The real code for an unknown column is unverified; this follows the schema/table pattern.
     return ApiError(404, "NotFound_ColumnConfig", f"Column '{column}' is not found in table '{schema}.{table}'")
-
-
-def _column_doc(name: str, *, primary_key: bool) -> dict[str, Any]:
-    settings: dict[str, Any] = {"allowed": True}
-    if primary_key:
-        settings = {"allowed": False, "reason_code": "SYSTEM_COLUMN", "reason": PRIMARY_KEY_REASON}
-    return {
-        "name_in_destination": destination_name(name),
-        "enabled": True,
-        "hashed": False,
-        "is_primary_key": primary_key,
-        "enabled_patch_settings": settings,
-    }
 
 
 def _table_doc(table: SampleTable, *, enabled: bool) -> dict[str, Any]:
@@ -61,7 +50,6 @@ def _table_doc(table: SampleTable, *, enabled: bool) -> dict[str, Any]:
     else:
         doc["enabled_patch_settings"] = {"allowed": True}
     doc["supports_columns_config"] = True
-    doc["columns"] = {name: _column_doc(name, primary_key=index == 0) for index, (name, _type) in enumerate(table.columns)}
     return doc
 
 
@@ -79,9 +67,10 @@ def _schema_doc(schema: SampleSchema, *, exclude: bool) -> dict[str, Any]:
 def capture(service: ServiceInfo, connection_config: dict[str, Any], *, exclude: bool = False) -> Config:
     """The schema config Fivetran builds when it first reads the source."""
     schemas = sample_source(service, connection_config)
+    handling = "ALLOW_COLUMNS" if service.is_database else "ALLOW_ALL"
     return {
-        "enable_new_by_default": True,
-        "schema_change_handling": "ALLOW_COLUMNS" if service.is_database else "ALLOW_ALL",
+        "enable_new_by_default": enable_new_by_default(handling),
+        "schema_change_handling": handling,
         "schemas": {schema.name: _schema_doc(schema, exclude=exclude) for schema in schemas},
     }
 
@@ -101,6 +90,15 @@ def reload(current: Config | None, service: ServiceInfo, connection_config: dict
     return merged
 
 
+def enable_new_by_default(handling: str) -> bool:
+    """The legacy flag follows schema_change_handling: false only when new objects are blocked.
+
+    "The value is 'true' if you specify 'ALLOW_ALL'" (docs/rest-api/api-reference/connection-schema/
+    modify-connection-schema-config); the reference fixtures pair ALLOW_COLUMNS with true, BLOCK_ALL with false.
+    """
+    return handling != "BLOCK_ALL"
+
+
 def _check_bool(value: Any, what: str) -> bool:
     if not isinstance(value, bool):
         raise bad_request(f"'{what}' must be a boolean")
@@ -117,7 +115,29 @@ def _locked_reason(settings: dict[str, Any]) -> str:
     return settings.get("reason") or settings.get("reason_code") or "not allowed"
 
 
-def _patch_table(connection_id: str, schema_name: str, table_name: str, table: dict[str, Any], patch: dict[str, Any]) -> None:
+def _patch_columns(schema_name: str, table_name: str, table: dict[str, Any], source: SampleTable | None, patch: Any) -> None:
+    """Column settings land in the table's `columns`, which from then on lists that column (§2.7)."""
+    defaults = source_defaults(source)
+    for column_name, column_patch in _check_mapping(patch, "columns").items():
+        column = (table.get("columns") or {}).get(column_name) or defaults.get(column_name)
+        if column is None:
+            raise column_not_found(schema_name, table_name, column_name)
+        column = copy.deepcopy(column)
+        column_patch = _check_mapping(column_patch, f"columns.{column_name}")
+        if "enabled" in column_patch:
+            enabled = _check_bool(column_patch["enabled"], "enabled")
+            settings = column["enabled_patch_settings"]
+            if not settings.get("allowed", True) and enabled != column["enabled"]:
+                raise bad_request(
+                    f"Column '{schema_name}.{table_name}.{column_name}' cannot be changed: {_locked_reason(settings)}"
+                )
+            column["enabled"] = enabled
+        if "hashed" in column_patch:
+            column["hashed"] = _check_bool(column_patch["hashed"], "hashed")
+        table.setdefault("columns", {})[column_name] = column
+
+
+def _patch_table(schema_name: str, table_name: str, table: dict[str, Any], source: SampleTable | None, patch: dict[str, Any]) -> None:
     if "enabled" in patch:
         enabled = _check_bool(patch["enabled"], "enabled")
         settings = table.get("enabled_patch_settings") or {"allowed": True}
@@ -132,32 +152,19 @@ def _patch_table(connection_id: str, schema_name: str, table_name: str, table: d
         if patch["sync_mode"] not in SYNC_MODES:
             raise bad_request(f"Invalid sync_mode '{patch['sync_mode']}'")
         table["sync_mode"] = patch["sync_mode"]
-    for column_name, column_patch in _check_mapping(patch.get("columns", {}), "columns").items():
-        column = table.get("columns", {}).get(column_name)
-        if column is None:
-            raise column_not_found(schema_name, table_name, column_name)
-        column_patch = _check_mapping(column_patch, f"columns.{column_name}")
-        if "enabled" in column_patch:
-            enabled = _check_bool(column_patch["enabled"], "enabled")
-            settings = column["enabled_patch_settings"]
-            if not settings.get("allowed", True) and enabled != column["enabled"]:
-                raise bad_request(
-                    f"Column '{schema_name}.{table_name}.{column_name}' cannot be changed: {_locked_reason(settings)}"
-                )
-            column["enabled"] = enabled
-        if "hashed" in column_patch:
-            column["hashed"] = _check_bool(column_patch["hashed"], "hashed")
+    _patch_columns(schema_name, table_name, table, source, patch.get("columns", {}))
 
 
-def apply_patch(connection_id: str, current: Config, body: dict[str, Any]) -> Config:
+def apply_patch(connection_id: str, current: Config, body: dict[str, Any], source: SourceTables) -> Config:
     """A new config with `body` merged in. Validates everything first, so a refused PATCH changes nothing."""
     updated = copy.deepcopy(current)
+    if "enable_new_by_default" in body:
+        updated["enable_new_by_default"] = _check_bool(body["enable_new_by_default"], "enable_new_by_default")
     if "schema_change_handling" in body:
         if body["schema_change_handling"] not in SCHEMA_CHANGE_HANDLING:
             raise bad_request(f"Invalid schema_change_handling '{body['schema_change_handling']}'")
         updated["schema_change_handling"] = body["schema_change_handling"]
-    if "enable_new_by_default" in body:
-        updated["enable_new_by_default"] = _check_bool(body["enable_new_by_default"], "enable_new_by_default")
+        updated["enable_new_by_default"] = enable_new_by_default(body["schema_change_handling"])
     for schema_name, schema_patch in _check_mapping(body.get("schemas", {}), "schemas").items():
         schema = updated["schemas"].get(schema_name)
         if schema is None:
@@ -169,7 +176,8 @@ def apply_patch(connection_id: str, current: Config, body: dict[str, Any]) -> Co
             table = schema["tables"].get(table_name)
             if table is None:
                 raise table_not_found(connection_id, schema_name, table_name)
-            _patch_table(connection_id, schema_name, table_name, table, _check_mapping(table_patch, f"tables.{table_name}"))
+            source_table = source.get((schema_name, table_name))
+            _patch_table(schema_name, table_name, table, source_table, _check_mapping(table_patch, f"tables.{table_name}"))
     return updated
 
 

@@ -85,6 +85,8 @@ def new_webhook(webhook_id: str, body: dict[str, Any], *, group_id: str | None, 
 
 
 def apply_update(webhook: dict[str, Any], body: dict[str, Any]) -> None:
+    if "run_tests" in body and not isinstance(body["run_tests"], bool):
+        raise bad_request("'run_tests' must be a boolean")
     if "url" in body:
         webhook["url"] = check_url(body["url"])
     if "events" in body:
@@ -117,6 +119,18 @@ def payload(event: str, connection: dict[str, Any], *, sync_id: str | None = Non
     if data is not None:
         body["data"] = data
     return body
+
+
+def check_payload() -> dict[str, Any]:
+    """What Fivetran POSTs to a webhook's URL on creation or activation: no sync_id, the older group_id
+    key, dummy ids (docs/rest-api/troubleshooting/sync-id-field-required-error)."""
+    return {
+        "event": "test_event",
+        "created": webhook_timestamp(),
+        "connector_type": "_connector_type",
+        "connector_id": "_connector_1",
+        "group_id": "_destination_1",
+    }
 
 
 def encode(body: dict[str, Any]) -> bytes:
@@ -178,6 +192,17 @@ class Deliverer:
                     log.warning("webhook %s answered %s to %s", webhook["id"], response.status_code, body["event"])
             except httpx.HTTPError as exc:
                 log.warning("webhook %s delivery of %s failed: %s", webhook["id"], body["event"], exc)
+
+    async def check(self, webhook: dict[str, Any]) -> str | None:
+        """The one test POST Fivetran makes before it creates or activates a webhook: None when the
+        endpoint answered 2xx, else why not (docs/rest-api/webhooks, "URL")."""
+        try:
+            response = await post(self._http(), webhook, check_payload())
+        except httpx.HTTPError as exc:
+            return f"the endpoint is not reachable ({type(exc).__name__})"
+        if not response.is_success:
+            return f"the endpoint answered {response.status_code}"
+        return None
 
     async def test(self, webhook: dict[str, Any], event: str) -> dict[str, Any]:
         """POST /webhooks/{id}/test: a dummy payload for connector `_connector_1`, answered synchronously."""

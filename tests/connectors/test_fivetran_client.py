@@ -27,6 +27,7 @@ from connectors.fivetran import (
     SchemaConfig,
     get_client,
 )
+from standins.fivetran.testing import WebhookReceiver
 from tests.support.fivetran_fixtures import GROUP_ID, Emulator
 from tests.support.services import free_port
 
@@ -207,12 +208,18 @@ async def test_get_destination(client):
 
 
 async def test_group_webhooks_create_and_list(client):
-    url = f"https://127.0.0.1/{uuid.uuid4().hex}/webhook"
-    webhook = await client.create_group_webhook(
-        GROUP_ID, url=url, events=["sync_start", "sync_end"], secret="whsec_test"
-    )
+    # Fivetran test-POSTs the URL before it creates the webhook, so something must answer there.
+    receiver = WebhookReceiver().start()
+    try:
+        url = f"{receiver.url}?hook={uuid.uuid4().hex}"
+        webhook = await client.create_group_webhook(
+            GROUP_ID, url=url, events=["sync_start", "sync_end"], secret="whsec_test"
+        )
+    finally:
+        receiver.stop()
     assert (webhook.type, webhook.group_id, webhook.url) == ("group", GROUP_ID, url)
     assert webhook.events == ("sync_start", "sync_end")
+    assert len(receiver.received) == 1
     assert webhook.id in {w.id for w in await client.list_webhooks()}
 
 

@@ -7,17 +7,29 @@ from django.core.management import CommandError, call_command
 from connectors import fivetran
 from tests.support.fivetran_fixtures import GROUP_ID
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def fivetran_settings(settings, emulator):
+def product_url():
+    """The product itself, serving the webhook endpoint Fivetran test-POSTs before it registers it."""
+    from django.core.asgi import get_asgi_application
+
+    from standins.fivetran.testing import ServerThread
+
+    server = ServerThread(get_asgi_application()).start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+def fivetran_settings(settings, emulator, product_url):
     settings.FIVETRAN_API_URL = emulator.api_url
     settings.FIVETRAN_API_KEY = emulator.api_key
     settings.FIVETRAN_API_SECRET = emulator.api_secret
     settings.FIVETRAN_GROUP_ID = GROUP_ID
     settings.FIVETRAN_WEBHOOK_SECRET = "whsec_registration_test"
-    settings.PUBLIC_URL = "http://127.0.0.1:9"
+    settings.PUBLIC_URL = product_url
     settings.BIGQUERY_PROJECT = "local-project"
     fivetran._clients.clear()  # the shared client must be rebuilt from these settings
     yield settings

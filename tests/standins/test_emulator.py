@@ -289,7 +289,7 @@ def test_schema_config_is_missing_until_the_card_or_a_reload(api):
     created = create(api)
     response = api.get(f"/v1/connections/{created['id']}/schemas")
     assert response.status_code == 404
-    assert response.json() == {"code": "NotFound_SchemaConfig", "message": f"Connector with id '{created['id']}' doesn't have schema config"}
+    assert response.json() == {"code": "NotFound_SchemaConfig", "message": f"Connection with id '{created['id']}' doesn't have schema config"}
     assert api.patch(f"/v1/connections/{created['id']}/schemas", json={}).json()["code"] == "NotFound_SchemaConfig"
     reloaded = api.post(f"/v1/connections/{created['id']}/schemas/reload", json={"exclude_mode": "PRESERVE"})
     assert reloaded.status_code == 200
@@ -498,7 +498,8 @@ def test_webhook_management(api, receiver):
         assert response.status_code == 200, loopback
         api.delete(f"/v1/webhooks/{response.json()['data']['id']}")
 
-    account = api.post("/v1/webhooks/account", json={"url": "https://example.com/hook", "events": ["sync_end"], "secret": "s"})
+    # Fivetran test-POSTs an active webhook's URL on creation, so it must point at a listener.
+    account = api.post("/v1/webhooks/account", json={"url": receiver.url, "events": ["sync_end"], "secret": "s"})
     assert account.json()["message"] == "Account webhook has been created"
     assert account.json()["data"]["type"] == "account" and account.json()["data"]["secret"] == "******"
     group = webhook_for(api, receiver)
@@ -519,9 +520,10 @@ def test_webhook_management(api, receiver):
 
 
 def test_failed_webhook_delivery_does_not_disturb_the_sync(api):
-    refused = WebhookReceiver(status=500).start()
+    refused = WebhookReceiver().start()
     try:
-        hook = webhook_for(api, refused)
+        hook = webhook_for(api, refused)  # created while it still answers 200 to the creation test
+        refused.status = 500
         created = create(api)
         start_sync(api, created["id"])
         wait_for_state(api, created["id"], historical_done, "sync despite webhook failures")
@@ -653,7 +655,7 @@ def test_state_survives_a_restart_and_an_unfinished_sync_resumes(tmp_path):
             running = create(api)
             start_sync(api, running["id"])
             wait_for_state(api, running["id"], lambda d: d["status"]["sync_state"] == "syncing", "syncing")
-            hook = api.post("/v1/webhooks/account", json={"url": "https://example.com/h", "events": ["sync_end"]}).json()["data"]
+            hook = api.post("/v1/webhooks/account", json={"url": "https://example.com/h", "events": ["sync_end"], "active": False}).json()["data"]
     finally:
         first.stop()
 
