@@ -197,3 +197,40 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"httpx": {"level": "WARNING"}, "daphne": {"level": "WARNING"}},
 }
+
+# ---------------------------------------------------------------------------------------------
+# Temporal (gyana/temporal/). Self-contained: only os.environ, env_bool and ImproperlyConfigured.
+# ---------------------------------------------------------------------------------------------
+# Unset TEMPORAL_ADDRESS means the embedded default: the Temporal dev server from the `temporal-dev`
+# extra, started beside daphne on 127.0.0.1:TEMPORAL_DEV_PORT with its state in VAR_DIR. The dev
+# server is not meant for production; with DEBUG=0 it is still allowed (a single-box demo), so
+# production sets TEMPORAL_ADDRESS to its cluster (or Temporal Cloud) instead.
+TEMPORAL_EMBEDDED = not os.environ.get("TEMPORAL_ADDRESS")
+# +33/+34: clear of PORT (daphne) and PORT + 50 (the BigQuery stand-in), so a second instance on
+# another PORT gets its own dev server too.
+TEMPORAL_DEV_PORT = int(os.environ.get("TEMPORAL_DEV_PORT") or PORT + 33)
+TEMPORAL_DEV_UI_PORT = int(os.environ.get("TEMPORAL_DEV_UI_PORT") or PORT + 34)
+TEMPORAL_ADDRESS = os.environ.get("TEMPORAL_ADDRESS") or f"127.0.0.1:{TEMPORAL_DEV_PORT}"
+TEMPORAL_NAMESPACE = os.environ.get("TEMPORAL_NAMESPACE") or "default"
+TEMPORAL_TASK_QUEUE = os.environ.get("TEMPORAL_TASK_QUEUE") or "integration-setup"
+# The names are the `temporal` CLI's own, so one environment serves the product and an operator's
+# `temporal workflow list` alike. Temporal Cloud: TEMPORAL_API_KEY. Self-hosted mTLS: the client
+# certificate and key, plus the CA when the server's certificate is not from a public one.
+TEMPORAL_API_KEY = os.environ.get("TEMPORAL_API_KEY") or None
+TEMPORAL_TLS_CLIENT_CERT_PATH = os.environ.get("TEMPORAL_TLS_CLIENT_CERT_PATH") or None
+TEMPORAL_TLS_CLIENT_KEY_PATH = os.environ.get("TEMPORAL_TLS_CLIENT_KEY_PATH") or None
+TEMPORAL_TLS_SERVER_CA_CERT_PATH = os.environ.get("TEMPORAL_TLS_SERVER_CA_CERT_PATH") or None
+TEMPORAL_TLS_SERVER_NAME = os.environ.get("TEMPORAL_TLS_SERVER_NAME") or None
+# Like the CLI: TLS turns itself on when an API key or any TLS file is given; TEMPORAL_TLS=1 alone
+# means TLS with the system's CAs, TEMPORAL_TLS=0 forces plain text (e.g. behind a TLS proxy).
+TEMPORAL_TLS = env_bool(
+    "TEMPORAL_TLS",
+    any((TEMPORAL_API_KEY, TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_SERVER_CA_CERT_PATH, TEMPORAL_TLS_SERVER_NAME)),
+)
+if bool(TEMPORAL_TLS_CLIENT_CERT_PATH) != bool(TEMPORAL_TLS_CLIENT_KEY_PATH):
+    raise ImproperlyConfigured(
+        "TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH go together (mTLS): set both or neither."
+    )
+# How long a stopping worker (SIGTERM, Ctrl-C) lets running activities finish before cancelling them.
+TEMPORAL_WORKER_DRAIN_SECONDS = float(os.environ.get("TEMPORAL_WORKER_DRAIN_SECONDS") or 30)
+# ------------------------------------------------------------------------------- end Temporal --
