@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.support.fivetran_fixtures",
     "tests.support.flow_fixtures",
     "tests.support.browser_fixtures",
+    "tests.support.temporal_fixtures",
 ]

@@ -85,6 +85,32 @@ SETUP_TABLES_GRACE_SECONDS = env.float("SETUP_TABLES_GRACE_SECONDS", 1800.0)
 # A name (INFO, debug) or a number; a typo would otherwise surface as a bare ValueError from logging.
 log_level = env.log_level("LOG_LEVEL", "INFO")
 
+# --- Temporal runs every set-up (integrations/engine/). Unset TEMPORAL_ADDRESS means the embedded
+# default: the dev server from the `temporal-dev` extra, started by `make run` on 127.0.0.1 with its
+# state in VAR_DIR. Production points TEMPORAL_ADDRESS at its cluster or Temporal Cloud. The names
+# are the `temporal` CLI's own, so one environment serves the product and `temporal workflow list`.
+temporal_address = env.str("TEMPORAL_ADDRESS", None)
+temporal_dev_port = env.int("TEMPORAL_DEV_PORT", None)  # default PORT + 33, below
+temporal_dev_ui_port = env.int("TEMPORAL_DEV_UI_PORT", None)  # default PORT + 34, below
+TEMPORAL_NAMESPACE = env.str("TEMPORAL_NAMESPACE", "default")
+TEMPORAL_TASK_QUEUE = env.str("TEMPORAL_TASK_QUEUE", "integration-setup")
+# Temporal Cloud: an API key. Self-hosted mTLS: a client certificate and key, plus the CA and the
+# server's name when its certificate is not from a public CA.
+TEMPORAL_API_KEY = env.str("TEMPORAL_API_KEY", None)
+TEMPORAL_TLS_CLIENT_CERT_PATH = env.str("TEMPORAL_TLS_CLIENT_CERT_PATH", None)
+TEMPORAL_TLS_CLIENT_KEY_PATH = env.str("TEMPORAL_TLS_CLIENT_KEY_PATH", None)
+TEMPORAL_TLS_SERVER_CA_CERT_PATH = env.str("TEMPORAL_TLS_SERVER_CA_CERT_PATH", None)
+TEMPORAL_TLS_SERVER_NAME = env.str("TEMPORAL_TLS_SERVER_NAME", None)
+# Like the CLI: on when any of the above is given; TEMPORAL_TLS=1 alone means the system's CAs,
+# TEMPORAL_TLS=0 forces plain text (behind a TLS proxy).
+temporal_tls = env.bool("TEMPORAL_TLS", None)
+# How long a stopping worker (SIGTERM, Ctrl-C) lets running activities finish before cancelling them.
+TEMPORAL_WORKER_DRAIN_SECONDS = env.float("TEMPORAL_WORKER_DRAIN_SECONDS", 30.0)
+# A set-up left on the Connect Card this long deletes its own Fivetran connection (and itself).
+SETUP_ABANDON_HOURS = env.float("SETUP_ABANDON_HOURS", 24.0)
+# A set-up activity that stops heartbeating this long is taken to have lost its worker and runs again.
+SETUP_ACTIVITY_HEARTBEAT_SECONDS = env.float("SETUP_ACTIVITY_HEARTBEAT_SECONDS", 30.0)
+
 try:
     env.seal()
 except EnvValidationError as error:
@@ -110,6 +136,11 @@ if FIVETRAN_EMULATED and not DEBUG and not allow_emulator:
         "FIVETRAN_API_SECRET, FIVETRAN_GROUP_ID, FIVETRAN_WEBHOOK_SECRET), or ALLOW_EMULATOR=1 for a demo."
     )
 
+if bool(TEMPORAL_TLS_CLIENT_CERT_PATH) != bool(TEMPORAL_TLS_CLIENT_KEY_PATH):
+    raise ImproperlyConfigured(
+        "TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH go together (mTLS): set both or neither."
+    )
+
 # --- Defaults that depend on other variables.
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 PUBLIC_URL = (public_url or f"http://127.0.0.1:{PORT}").rstrip("/")
@@ -118,6 +149,14 @@ FIVETRAN_API_URL = (fivetran_api_url or f"{PUBLIC_URL}{EMULATOR_MOUNT}/v1").rstr
 if FIVETRAN_WEBHOOK_SECRET is None and FIVETRAN_EMULATED:
     FIVETRAN_WEBHOOK_SECRET = "emulator-webhook-secret"
 BIGQUERY_STANDIN_PORT = PORT + 50 if bigquery_standin_port is None else bigquery_standin_port
+# +33/+34: clear of PORT and of the BigQuery stand-in, so another PORT runs a second instance.
+TEMPORAL_EMBEDDED = temporal_address is None
+TEMPORAL_DEV_PORT = PORT + 33 if temporal_dev_port is None else temporal_dev_port
+TEMPORAL_DEV_UI_PORT = PORT + 34 if temporal_dev_ui_port is None else temporal_dev_ui_port
+TEMPORAL_ADDRESS = temporal_address or f"127.0.0.1:{TEMPORAL_DEV_PORT}"
+TEMPORAL_TLS = temporal_tls if temporal_tls is not None else any(
+    (TEMPORAL_API_KEY, TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_SERVER_CA_CERT_PATH, TEMPORAL_TLS_SERVER_NAME)
+)
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock at BEGIN so two
