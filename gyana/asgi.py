@@ -1,5 +1,5 @@
-"""The ASGI entry point: Django over http, the set-up websocket, the worker channel, and in the
-embedded default the Fivetran emulator under EMULATOR_MOUNT plus the in-process set-up worker."""
+"""The ASGI entry point: Django over http and the set-up websocket; in the embedded default also the
+Fivetran emulator under EMULATOR_MOUNT and the set-up's Temporal worker inside this process."""
 
 import asyncio
 import logging
@@ -16,11 +16,11 @@ from django.core.asgi import get_asgi_application  # noqa: E402
 django_http = ASGIStaticFilesHandler(get_asgi_application()) if settings.DEBUG else get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
-from channels.routing import ChannelNameRouter, ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from consumers.routing import websocket_urlpatterns  # noqa: E402
-from integrations.engine.worker import SetupWorkerConsumer, ensure_in_process_worker  # noqa: E402
+from integrations.engine import worker as setup_worker  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
@@ -45,17 +45,9 @@ if settings.FIVETRAN_EMULATED:
 else:
     http_app = django_http
 
-channel_router = ChannelNameRouter({settings.SETUP_WORKER_CHANNEL: SetupWorkerConsumer.as_asgi()})
-
 websocket_app = AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
 
-routes = ProtocolTypeRouter(
-    {
-        "http": http_app,
-        "websocket": websocket_app,
-        "channel": channel_router,
-    }
-)
+routes = ProtocolTypeRouter({"http": http_app, "websocket": websocket_app})
 
 _embedded_started = False
 
@@ -70,11 +62,12 @@ async def _register_emulator_webhook() -> None:
 
 
 async def application(scope, receive, send):
-    # Daphne runs no ASGI lifespan, so the in-process worker starts with the first connection.
+    # Daphne runs no ASGI lifespan, so the embedded parts start with the first connection.
     global _embedded_started
-    if not _embedded_started and settings.SETUP_WORKER_IN_PROCESS and scope["type"] in ("http", "websocket"):
+    if not _embedded_started and scope["type"] in ("http", "websocket"):
         _embedded_started = True
-        ensure_in_process_worker(channel_router)
+        if settings.SETUP_WORKER_IN_PROCESS:
+            setup_worker.ensure_in_process()
         if settings.FIVETRAN_EMULATED and settings.FIVETRAN_WEBHOOK_SECRET:
             asyncio.ensure_future(_register_emulator_webhook())
     return await routes(scope, receive, send)

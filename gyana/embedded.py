@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from gyana.children import dying_with_parent
+
 
 def fivetran_emulator_app():
     """The Fivetran emulator as an ASGI app, landing what it syncs in the configured BigQuery."""
@@ -38,4 +40,5 @@ def start_bigquery_standin():
         port=settings.BIGQUERY_STANDIN_PORT,
         data_dir=settings.VAR_DIR / "bigquery",
         project=settings.BIGQUERY_PROJECT,
+        launcher=dying_with_parent,
     )

@@ -48,7 +48,8 @@ public_url = env.str("PUBLIC_URL", None, validate=http_url)
 VAR_DIR = env.path("VAR_DIR", BASE_DIR / "var").resolve()
 DATABASES = {"default": env.dj_db_url("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}", conn_max_age=0)}
 REDIS_URL = env.str("REDIS_URL", None)
-# With no REDIS_URL the set-up worker runs inside the web process (one process for `make run`).
+# With no REDIS_URL the set-up's Temporal worker runs inside the web process: the in-memory channel
+# layer only reaches this process's sockets (one process for `make run`).
 SETUP_WORKER_IN_PROCESS = env.bool("SETUP_WORKER_IN_PROCESS", REDIS_URL is None)
 
 # --- Fivetran: unset FIVETRAN_API_URL means the built-in emulator, mounted in this server.
@@ -71,8 +72,6 @@ bigquery_standin_port = env.int("BIGQUERY_STANDIN_PORT", None)  # default PORT +
 SHOW_INTERNAL_SERVICES = env.bool("SHOW_INTERNAL_SERVICES", DEBUG)
 
 # --- The set-up flow's clocks.
-SETUP_LEASE_SECONDS = env.float("SETUP_LEASE_SECONDS", 30.0)
-SETUP_SWEEP_SECONDS = env.float("SETUP_SWEEP_SECONDS", 5.0)
 SETUP_SYNC_FAILURE_LIMIT = env.int("SETUP_SYNC_FAILURE_LIMIT", 3)
 SETUP_SYNC_TIMEOUT_SECONDS = env.float("SETUP_SYNC_TIMEOUT_SECONDS", 24 * 3600.0)
 # Fallback polling of a running sync: (first interval, longest interval) in seconds. With webhooks
@@ -184,7 +183,6 @@ else:
     CHANNEL_LAYERS = {
         "default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 10_000}}
     }
-SETUP_WORKER_CHANNEL = "integration-setup"
 
 LOGGING = {
     "version": 1,

@@ -26,7 +26,7 @@ class ReadOnlyAdminMixin:
 
 class SetupStepInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = SetupStep
-    fields = ["position", "name", "state", "attempt", "started_at", "finished_at", "due_at", "error_code", "message"]
+    fields = ["position", "name", "state", "attempt", "started_at", "finished_at", "error_code", "message"]
     readonly_fields = fields
     ordering = ["position"]
     extra = 0
@@ -72,10 +72,10 @@ class IntegrationAdmin(admin.ModelAdmin):
 
 @admin.register(SetupStep)
 class SetupStepAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["integration", "position", "name", "state", "attempt", "due_at", "lease_owner", "error_code"]
+    list_display = ["integration", "position", "name", "state", "attempt", "error_code"]
     list_filter = ["state", "name", "error_code"]
     list_select_related = ["integration"]
-    search_fields = ["integration__name", "integration__connection_id", "name", "error_code", "lease_owner"]
+    search_fields = ["integration__name", "integration__connection_id", "name", "error_code"]
 
 
 @admin.register(IntegrationEvent)

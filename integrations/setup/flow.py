@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Awaitable, Callable
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from integrations.models import Integration, SetupStep
 from integrations.setup import steps
@@ -52,14 +51,8 @@ def integration_create(*, team, user, service) -> Integration:
                     schema_name=schema_name_for(team.pk, service.id),
                     created_by=user,
                 )
-                now = timezone.now()
                 SetupStep.objects.bulk_create(
-                    SetupStep(
-                        integration=integration,
-                        name=spec.name,
-                        position=position,
-                        due_at=now if position == 0 else None,
-                    )
+                    SetupStep(integration=integration, name=spec.name, position=position)
                     for position, spec in enumerate(STEPS)
                 )
                 return integration

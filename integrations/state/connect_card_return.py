@@ -4,10 +4,8 @@ import secrets
 
 from django.core import signing
 from django.db import transaction
-from django.utils import timezone
 
-from integrations.models import Integration, SetupStep
-from integrations.state.transitions import current_step
+from integrations.models import Integration
 
 RETURN_TOKEN_SALT = "integrations.connect-card-return"
 RETURN_TOKEN_MAX_AGE = 2 * 24 * 3600  # a Connect Card lives one day; allow the user a margin
@@ -30,7 +28,7 @@ def return_nonce_renew(integration_id: int) -> Integration:
 
 @transaction.atomic
 def connect_card_returned(integration_id: int, token: str) -> None:
-    """Accept a signed, unused return for this integration and make the waiting step re-check Fivetran."""
+    """Accept a signed, unused return for this integration (then the caller tells its workflow)."""
     try:
         claims = signing.loads(token, salt=RETURN_TOKEN_SALT, max_age=RETURN_TOKEN_MAX_AGE)
     except signing.BadSignature as exc:
@@ -42,7 +40,3 @@ def connect_card_returned(integration_id: int, token: str) -> None:
         raise InvalidReturn("This Connect Card link has already been used.")
     integration.return_nonce = ""
     integration.save(update_fields=["return_nonce", "updated_at"])
-    step = current_step(integration_id)
-    if step is not None and step.state == SetupStep.State.WAITING_FOR_USER and step.name != "select_tables":
-        step.due_at = timezone.now()
-        step.save(update_fields=["due_at"])

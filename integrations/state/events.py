@@ -9,7 +9,6 @@ import uuid
 from datetime import timezone as dt_timezone
 
 from channels.layers import get_channel_layer
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -80,11 +79,3 @@ async def publish(events: list[IntegrationEvent]) -> None:
             )
         except Exception:  # the doorbell may fail; the rows are already safe and will be replayed
             logger.warning("could not publish event %s/%s", event.integration_id, event.seq, exc_info=True)
-
-
-async def wake_workers() -> None:
-    """Ring the set-up workers' doorbell; the sweeper catches anything this loses."""
-    try:
-        await get_channel_layer().send(settings.SETUP_WORKER_CHANNEL, {"type": "setup.wake"})
-    except Exception:
-        logger.warning("could not wake the set-up workers", exc_info=True)

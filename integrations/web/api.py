@@ -10,13 +10,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from connectors.catalogue import get_catalogue
 from connectors.fivetran import FivetranError
+from integrations.engine import dispatch
 from integrations.models import Integration
 from integrations.setup.flow import integration_create
 from integrations.setup.removal import integration_delete
 from integrations.setup.selection import SelectionError, locked_count, selectable_schemas, validate_selection
 from integrations.state import snapshot as selectors
-from integrations.state import transitions as services
-from integrations.state.events import publish, wake_workers
 from integrations.vocabulary import websocket_path
 from teams.access import team_object_or_404, user_team
 
@@ -58,7 +57,7 @@ async def start_integration(request, service_id):
     if team is None:
         return None, "You are not a member of any team."
     integration = await sync_to_async(integration_create)(team=team, user=user, service=service)
-    await wake_workers()
+    await dispatch.start_setup(integration.pk)
     return integration, None
 
 
@@ -81,6 +80,7 @@ async def integration_detail(request, pk: int):
     integration = await team_integration(request, pk)
     if request.method == "DELETE":
         try:
+            await dispatch.stop_setup(integration.pk)
             await integration_delete(integration)
         except FivetranError as exc:
             return error(502, f"Fivetran refused to delete the connection: {exc.message}")
@@ -120,11 +120,9 @@ async def integration_schema(request, pk: int):
     except ValueError as exc:  # SelectionError and bad JSON alike
         return error(400, str(exc) if isinstance(exc, SelectionError) else "The body must be JSON.")
     try:
-        events = await sync_to_async(services.selection_record)(integration.pk, selected)
-    except services.Conflict as exc:
-        return error(409, str(exc))
-    await publish(events)
-    await wake_workers()
+        await dispatch.select_tables(integration.pk, selected)
+    except dispatch.Refused as refused:
+        return error(409 if refused.conflict else 400, refused.message)
     return JsonResponse({"selected": selected}, status=202)
 
 
@@ -132,11 +130,9 @@ async def integration_schema(request, pk: int):
 async def integration_retry(request, pk: int):
     integration = await team_integration(request, pk)
     try:
-        events = await sync_to_async(services.step_retry)(integration.pk)
-    except services.Conflict as exc:
-        return error(409, str(exc))
-    await publish(events)
-    await wake_workers()
+        await dispatch.retry(integration.pk)
+    except dispatch.Refused as refused:
+        return error(409 if refused.conflict else 400, refused.message)
     return JsonResponse({"retrying": True}, status=202)
 
 

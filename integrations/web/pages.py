@@ -9,13 +9,13 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from connectors.fivetran import FivetranError
+from integrations.engine import dispatch
 from integrations.models import Integration
 from integrations.setup.flow import STEPS
 from integrations.setup.removal import integration_delete
 from integrations.setup.selection import locked_count, selectable_schemas
 from integrations.state import connect_card_return as card_return
 from integrations.state import snapshot as selectors
-from integrations.state.events import wake_workers
 from integrations.web.api import start_integration, team_integration
 
 
@@ -66,6 +66,7 @@ async def integration_delete_form(request, pk: int):
         return redirect(f"{reverse('login')}?next={reverse('integrations:list')}")
     integration = await team_integration(request, pk)
     try:
+        await dispatch.stop_setup(integration.pk)
         await integration_delete(integration)
     except FivetranError as exc:
         await sync_to_async(messages.error)(request, f"{integration.name} was not deleted: {exc.message}")
@@ -85,6 +86,6 @@ async def connect_card_return(request, pk: int):
         await sync_to_async(card_return.connect_card_returned)(integration.pk, request.GET.get("token", ""))
     except card_return.InvalidReturn as exc:
         return HttpResponseBadRequest(str(exc))
-    await wake_workers()
+    await dispatch.card_returned(integration.pk)
     await sync_to_async(messages.info)(request, "Checking the connection with Fivetran…")
     return redirect("integrations:flow", pk=integration.pk)

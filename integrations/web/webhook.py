@@ -1,19 +1,18 @@
-"""Fivetran's webhook: a signed doorbell. It never changes state itself; it makes the waiting sync
-step re-check the connection now (the step then reads Fivetran's status)."""
+"""Fivetran's webhook: a signed doorbell. It never changes state itself; it tells the connection's
+workflow to look now (the step then reads Fivetran's status, so a forged or stale call changes nothing)."""
 
 import hashlib
 import hmac
 import json
 import logging
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from integrations.state import transitions as services
-from integrations.state.events import wake_workers
+from integrations.engine import dispatch
+from integrations.models import Integration
 
 logger = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Fivetran-Signature-256"
@@ -40,6 +39,11 @@ async def fivetran_webhook(request):
     # Newer payloads may say connection_id; older ones connector_id.
     connection_id = payload.get("connection_id") or payload.get("connector_id")
     logger.info("fivetran webhook %s for %s", payload.get("event"), connection_id)
-    if connection_id and await sync_to_async(services.sync_status_changed)(connection_id):
-        await wake_workers()
+    integration_id = await _integration_of(connection_id) if isinstance(connection_id, str) and connection_id else None
+    if integration_id is not None:
+        await dispatch.fivetran_changed(integration_id)
     return HttpResponse(status=204)
+
+
+async def _integration_of(connection_id: str) -> int | None:
+    return await Integration.objects.filter(connection_id=connection_id).values_list("pk", flat=True).afirst()

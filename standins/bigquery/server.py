@@ -289,17 +289,21 @@ class StandIn:
 
 
 def start_standin(port: int, data_dir: Path | str, project: str = "local-project", *,
-                  timeout: float = READY_TIMEOUT_SECONDS) -> StandIn:
-    """Start the stand-in as a subprocess and return once it answers /readyz."""
+                  timeout: float = READY_TIMEOUT_SECONDS, launcher=None) -> StandIn:
+    """Start the stand-in as a subprocess and return once it answers /readyz.
+
+    `launcher(command) -> command` may wrap the command line (e.g. so the child dies with its parent).
+    """
     data_dir = Path(data_dir).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir / "standin.log"
     env = {key: value for key, value in os.environ.items() if not key.startswith("BQEMU_")}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_REPO_ROOT), env.get("PYTHONPATH")]))
     with open(log_path, "ab") as log:
+        command = [sys.executable, "-m", "standins.bigquery.server", "--port", str(port),
+                   "--data-dir", str(data_dir), "--project", project]
         process = subprocess.Popen(
-            [sys.executable, "-m", "standins.bigquery.server", "--port", str(port),
-             "--data-dir", str(data_dir), "--project", project],
+            launcher(command) if launcher else command,
             cwd=data_dir, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )
     standin = StandIn(port=port, data_dir=data_dir, project=project, process=process, log_path=log_path)

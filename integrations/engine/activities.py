@@ -1,0 +1,194 @@
+"""The set-up workflow's activities: each runs one step function (integrations.setup.steps) or one
+state change, writes the step row and its event rows in one transaction, and rings the channel
+group after the commit, exactly as the web side does.
+
+Every activity is safe to run again: the steps are idempotent and the transitions check the step's
+state before they write, so a retried activity creates no second Fivetran connection, no second
+`Table` row and no second event for the same transition. A transient failure (Fivetran's 429, 5xx,
+timeouts, lost answers) is shown as progress and raised for Temporal's RetryPolicy to retry; a
+failure Fivetran calls final becomes the step's recorded failure, for a person to retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from asgiref.sync import sync_to_async
+from django.db import close_old_connections
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from connectors.fivetran import FivetranError
+from integrations.engine import messages as m
+from integrations.models import Integration, SetupStep
+from integrations.setup.flow import STEP_BY_NAME
+from integrations.setup.outcomes import CheckAgain, Done, Failed, Skipped, StepContext, WaitForUser
+from integrations.setup.removal import integration_delete
+from integrations.state import transitions
+from integrations.state.events import publish
+from integrations.state.transitions import Conflict
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_EVERY_SECONDS = 5.0
+
+
+def _db(fn):
+    # One thread for ORM work keeps SQLite's single writer happy and matches Django's async rules.
+    return sync_to_async(fn, thread_sensitive=True)
+
+
+def is_transient(error: FivetranError) -> bool:
+    """Worth trying again by itself: no answer, rate limited, or Fivetran's own trouble."""
+    return error.status is None or error.status == 429 or error.status >= 500
+
+
+def _gone(integration_id: int) -> ApplicationError:
+    return ApplicationError(f"integration {integration_id} no longer exists", type=m.INTEGRATION_GONE, non_retryable=True)
+
+
+@contextlib.asynccontextmanager
+async def _heartbeating():
+    """Heartbeat while the activity works, so a dead worker is noticed within the heartbeat timeout."""
+
+    async def beat() -> None:
+        while True:
+            activity.heartbeat()
+            await asyncio.sleep(HEARTBEAT_EVERY_SECONDS)
+
+    task = asyncio.ensure_future(beat())
+    try:
+        yield
+    finally:
+        task.cancel()
+        await _db(close_old_connections)()
+
+
+@activity.defn(name=m.RUN_STEP)
+async def run_setup_step(run: m.StepRun) -> m.StepResult:
+    async with _heartbeating():
+        try:
+            step = await _db(SetupStep.objects.get)(integration_id=run.integration_id, name=run.step)
+        except SetupStep.DoesNotExist:
+            return m.StepResult("gone")
+        step, events = await _db(transitions.step_begin)(step.pk)
+        await publish(events)
+        try:
+            integration = await _db(Integration.objects.get)(pk=run.integration_id)
+        except Integration.DoesNotExist:
+            return m.StepResult("gone")
+
+        async def report(done=None, total=None, unit="", message=""):
+            await publish(
+                await _db(transitions.step_progress)(step.pk, done=done, total=total, unit=unit, message=message)
+            )
+
+        async def save_scratch(scratch: dict) -> None:
+            await _db(transitions.step_save_scratch)(step.pk, scratch=scratch)
+            step.scratch = scratch
+
+        context = StepContext(integration=integration, step=step, report=report, save_scratch=save_scratch)
+        try:
+            outcome = await STEP_BY_NAME[step.name].run(context)
+        except Integration.DoesNotExist:
+            return m.StepResult("gone")
+        except FivetranError as error:
+            if is_transient(error):
+                await report(message=f"Fivetran is not answering ({error.message or error.code}); trying again.")
+                raise ApplicationError(
+                    f"Fivetran: {error.message or error.code}", type="FivetranUnavailable"
+                ) from error
+            outcome = Failed(error.code or "fivetran_error", error.message or str(error))
+            logger.info("step %s of integration %s: Fivetran refused (%s)", step.name, run.integration_id, error)
+        return await _apply(step, outcome)
+
+
+async def _apply(step: SetupStep, outcome) -> m.StepResult:
+    match outcome:
+        case Done(detail=detail, message=message, events=extra):
+            await publish(
+                await _db(transitions.step_complete)(step.pk, detail=detail, message=message, extra_events=extra)
+            )
+            return m.StepResult("done")
+        case Skipped(reason=reason):
+            await publish(await _db(transitions.step_complete)(step.pk, detail={}, skipped_reason=reason))
+            return m.StepResult("skipped")
+        case WaitForUser(kind=kind, url=url, message=message, recheck_after=recheck_after):
+            await publish(await _db(transitions.step_wait_for_user)(step.pk, kind=kind, url=url, message=message))
+            selectable = None
+            if kind == "select_tables":
+                integration = await _db(Integration.objects.get)(pk=step.integration_id)
+                selectable = _selectable(integration.source_schema)
+            return m.StepResult("wait_for_user", action=kind, after_seconds=recheck_after, selectable=selectable)
+        case CheckAgain(after_seconds=after, scratch=scratch):
+            await _db(transitions.step_check_later)(step.pk, scratch=scratch)
+            return m.StepResult("check_again", after_seconds=after)
+        case Failed(code=code, message=message, retryable=retryable):
+            await publish(await _db(transitions.step_fail)(step.pk, code=code, message=message, retryable=retryable))
+            return m.StepResult("failed")
+    raise TypeError(f"a step answered {outcome!r}")
+
+
+def _selectable(source_schema: dict | None) -> dict[str, list[str]]:
+    """{schema: [tables a person may choose]} for the workflow's validation of the table choice."""
+    return {
+        schema["name"]: [table["name"] for table in schema["tables"] if not table["locked"]]
+        for schema in (source_schema or {}).get("schemas", [])
+    }
+
+
+@activity.defn(name=m.RECORD_SELECTION)
+async def record_selection(selection: m.Selection) -> bool:
+    """Save the person's table choice and finish select_tables; False when it was saved already."""
+    try:
+        events = await _db(transitions.selection_record)(selection.integration_id, selection.tables)
+    except Integration.DoesNotExist:
+        raise _gone(selection.integration_id) from None
+    except Conflict:
+        return False  # a repeated Update (double click, two tabs): the first one counted
+    finally:
+        await _db(close_old_connections)()
+    await publish(events)
+    return True
+
+
+@activity.defn(name=m.RESTART_STEP)
+async def restart_failed_step(integration_id: int) -> bool:
+    """A person asked to retry: the failed step starts its next attempt (step.started at once)."""
+    try:
+        events = await _db(transitions.step_retry)(integration_id)
+    except Conflict:
+        return False
+    finally:
+        await _db(close_old_connections)()
+    await publish(events)
+    return True
+
+
+@activity.defn(name=m.RECORD_FAILURE)
+async def record_step_failure(failure: m.StepFailure) -> None:
+    """Temporal's retries ran out: the step fails with the last error's words, for a person to retry."""
+    try:
+        step = await _db(SetupStep.objects.get)(integration_id=failure.integration_id, name=failure.step)
+    except SetupStep.DoesNotExist:
+        raise _gone(failure.integration_id) from None
+    await publish(await _db(transitions.step_fail)(step.pk, code=failure.code, message=failure.message, retryable=True))
+    await _db(close_old_connections)()
+
+
+@activity.defn(name=m.ABANDON)
+async def abandon_setup(integration_id: int) -> None:
+    """Nobody finished the Connect Card in time: delete the Fivetran connection (it costs money
+    while it exists) and the set-up with it."""
+    try:
+        integration = await _db(Integration.objects.get)(pk=integration_id)
+    except Integration.DoesNotExist:
+        return
+    logger.info("integration %s was abandoned on the Connect Card; deleting it", integration_id)
+    await integration_delete(integration)
+    await _db(close_old_connections)()
+
+
+ACTIVITIES = (run_setup_step, record_selection, restart_failed_step, record_step_failure, abandon_setup)
