@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError, WorkflowUpdateStage
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
@@ -70,12 +70,10 @@ async def fivetran_changed(integration_id: int) -> bool:
 
 
 async def _update(integration_id: int, name: str, *args) -> None:
-    """Send an Update and return once the workflow accepted it (its validator passed): the change is
-    then durable, and the API answers 202 while the workflow records it."""
+    """Send an Update and return once the workflow has recorded it (or refused it, with its words);
+    the steps that follow run on their own, so the API answers 202."""
     try:
-        await (await _handle(integration_id)).start_update(
-            name, *args, wait_for_stage=WorkflowUpdateStage.ACCEPTED
-        )
+        await (await _handle(integration_id)).execute_update(name, *args)
     except WorkflowUpdateFailedError as error:
         cause = error.cause
         if isinstance(cause, ApplicationError):

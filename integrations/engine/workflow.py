@@ -53,6 +53,7 @@ class IntegrationSetup:
         self.selectable: dict[str, list[str]] = {}
         self.nudged = False  # a signal asked to look again now
         self.selection_taken = False
+        self.running = False  # the current step's activity is in flight
         self.failed = False  # the current step failed for good: only a person's retry moves it
         self.retry_taken = False
 
@@ -77,6 +78,7 @@ class IntegrationSetup:
         waiting_on_card_since = None
         while True:
             self.nudged = False
+            self.running = True
             try:
                 result = await workflow.execute_activity(
                     m.RUN_STEP,
@@ -95,6 +97,8 @@ class IntegrationSetup:
                     m.StepFailure(self.integration_id, step, "unavailable", _words(error)),
                 )
                 result = m.StepResult("failed")
+            finally:
+                self.running = False
             if result.kind in ("done", "skipped"):
                 return None
             if result.kind == "gone":
@@ -171,33 +175,47 @@ class IntegrationSetup:
         """Fivetran's signed webhook said something changed: look now instead of on the timer."""
         self.nudged = True
 
+    # The step's activity writes "waiting" (or "failed") to the database before the workflow hears
+    # its result: a person quick enough to act in between is not refused. The validators accept
+    # while the step's activity is still in flight; the handlers then wait for its result.
+
     @workflow.update(name=m.SELECT_TABLES)
     async def select_tables(self, tables: dict[str, list[str]]) -> None:
+        await workflow.wait_condition(
+            lambda: self.selection_taken or self.waiting_for == "select_tables" or self.step != "select_tables"
+        )
+        if self.selection_taken:
+            return  # a repeat (double click, two tabs): the first one counted
+        if self.step != "select_tables":
+            raise ApplicationError("This integration is not waiting for a table selection.", type=m.NOT_WAITING)
+        for schema, names in tables.items():
+            allowed = set(self.selectable.get(schema, ()))
+            unknown = sorted(name for name in names if name not in allowed)
+            if unknown:
+                raise ApplicationError(f"Not a table you can choose in {schema}: {', '.join(unknown)}", type=m.BAD_REQUEST)
         self.selection_taken = True
         await self._bookkeeping(m.RECORD_SELECTION, m.Selection(self.integration_id, tables))
 
     @select_tables.validator
     def _validate_selection(self, tables: dict[str, list[str]]) -> None:
-        if self.waiting_for != "select_tables" or self.selection_taken:
+        if self.step != "select_tables" or self.selection_taken:
             raise ApplicationError("This integration is not waiting for a table selection.", type=m.NOT_WAITING)
         if not any(tables.values()):
             raise ApplicationError("Choose at least one table.", type=m.BAD_REQUEST)
-        for schema, names in tables.items():
-            allowed = set(self.selectable.get(schema, ()))
-            unknown = [name for name in names if name not in allowed]
-            if unknown:
-                raise ApplicationError(
-                    f"Not a table you can choose in {schema}: {', '.join(sorted(unknown))}", type=m.BAD_REQUEST
-                )
 
     @workflow.update(name=m.RETRY)
     async def retry(self) -> None:
+        await workflow.wait_condition(lambda: self.failed or not self.running)
+        if self.retry_taken:
+            return  # a repeat: the first one restarted the step
+        if not self.failed:
+            raise ApplicationError("No step of this integration has failed.", type=m.NOT_WAITING)
         self.retry_taken = True
         await self._bookkeeping(m.RESTART_STEP, self.integration_id)
 
     @retry.validator
     def _validate_retry(self) -> None:
-        if not self.failed or self.retry_taken:
+        if not (self.failed or self.running) or self.retry_taken:
             raise ApplicationError("No step of this integration has failed.", type=m.NOT_WAITING)
 
 

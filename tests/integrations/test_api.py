@@ -1,18 +1,30 @@
-"""The JSON API and the webhook, through Django's test client (session auth, CSRF enforced)."""
+"""The JSON API and the webhook, through Django's test client (session auth, CSRF enforced).
+
+Creating an integration starts its Temporal workflow on the session's dev server; the tests that
+need it to move run the set-up's worker (and the Fivetran emulator) in their own loop."""
 
 import hashlib
 import hmac
 import json
 
 import pytest
+from asgiref.sync import async_to_sync, sync_to_async
 from django.contrib.auth import get_user_model
-from django.test import Client
-from django.utils import timezone
+from django.test import AsyncClient, Client
 
+from gyana.temporal.client import get_client
+from integrations.engine.messages import workflow_id
 from integrations.models import Integration, SetupStep
 from teams.models import Team
+from tests.support.flow_fixtures import Driver
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def temporal_queue(temporal_settings, temporal_task_queue, settings):
+    """Workflows go to a task queue of this test's own: no other test's worker picks them up."""
+    settings.TEMPORAL_TASK_QUEUE = temporal_task_queue
 
 
 def member(name: str) -> tuple:
@@ -54,7 +66,12 @@ def test_create_answers_at_once_with_links(alice):
     integration = Integration.objects.get(pk=body["id"])
     assert integration.state == "pending"
     assert list(integration.steps.values_list("name", flat=True))[0] == "create_connection"
-    assert integration.steps.get(name="create_connection").due_at is not None
+
+    async def running_workflow():
+        return await (await get_client()).get_workflow_handle(workflow_id(integration.pk)).describe()
+
+    description = async_to_sync(running_workflow)()
+    assert description.workflow_type == "IntegrationSetup" and description.status.name == "RUNNING"
 
 
 def test_create_refuses_unknown_and_internal_services(alice, settings):
@@ -123,7 +140,7 @@ SOURCE_SCHEMA = {
 
 def waiting_for_selection(pk: int) -> None:
     Integration.objects.filter(pk=pk).update(source_schema=SOURCE_SCHEMA)
-    SetupStep.objects.filter(integration_id=pk, position__lt=3).update(state="done", due_at=None)
+    SetupStep.objects.filter(integration_id=pk, position__lt=3).update(state="done")
     SetupStep.objects.filter(integration_id=pk, name="select_tables").update(state="waiting_for_user")
 
 
@@ -158,32 +175,67 @@ def test_a_bad_selection_is_a_400_naming_it(alice, selected, message):
     assert Integration.objects.get(pk=pk).selection is None
 
 
-def test_a_selection_is_recorded_and_queues_the_schema_update(alice):
-    pk = create(alice[1])["id"]
-    waiting_for_selection(pk)
-    response = post_json(alice[1], f"/api/integrations/{pk}/schema/", {"selected": {"hubspot": ["deal", "contact"]}})
-    assert response.status_code == 202
-    assert Integration.objects.get(pk=pk).selection == {"hubspot": ["contact", "deal"]}
-    assert SetupStep.objects.get(integration_id=pk, name="select_tables").state == "done"
-    assert SetupStep.objects.get(integration_id=pk, name="update_schema").due_at is not None
-    events = alice[1].get(f"/api/integrations/{pk}/events?since=0").json()
-    assert [e["type"] for e in events] == ["step.completed"]
+async def async_member(name: str):
+    user = await sync_to_async(get_user_model().objects.create_user)(username=name, password="pw")
+    team = await Team.objects.acreate(name=f"team of {name}")
+    await team.members.aadd(user)
+    client = AsyncClient(enforce_csrf_checks=True)
+    await client.aforce_login(user)
+    await client.get("/integrations/new/")  # sets the csrftoken cookie, as a page would
+    return client
+
+
+async def apost(client: AsyncClient, url: str, body) -> object:
+    return await client.post(
+        url, json.dumps(body), content_type="application/json", headers={"X-CSRFToken": client.cookies["csrftoken"].value}
+    )
+
+
+async def test_a_selection_is_recorded_once_and_the_set_up_goes_on(flow_settings, flow_emulator, setup_worker_running):
+    client = await async_member("carol")
+    response = await apost(client, "/api/integrations/", {"service": "hubspot"})
+    driver = Driver(response.json()["id"])
+    pk = driver.integration_id
+    assert (await apost(client, f"/api/integrations/{pk}/schema/", {"selected": {"x": ["y"]}})).status_code == 409
+    await driver.until_waiting("connect_card")
+    await driver.return_from_card(flow_emulator)
+    integration = await driver.until_waiting("select_tables")
+    schema = integration.source_schema["schemas"][0]
+    chosen = [table["name"] for table in schema["tables"] if not table["locked"]][:2]
+    response = await apost(client, f"/api/integrations/{pk}/schema/", {"selected": {schema["name"]: chosen}})
+    assert response.status_code == 202, response.content
+    integration = await Integration.objects.aget(pk=pk)
+    assert integration.selection == {schema["name"]: sorted(chosen)}
+    assert (await driver.step("select_tables")).state == "done"
     # A second post is a conflict, not a second transition.
-    again = post_json(alice[1], f"/api/integrations/{pk}/schema/", {"selected": {"hubspot": ["deal"]}})
+    again = await apost(client, f"/api/integrations/{pk}/schema/", {"selected": {schema["name"]: chosen[:1]}})
     assert again.status_code == 409
+    await driver.until_state("ready")
+    completed = [e["data"]["step"] for e in await driver.events() if e["type"] == "step.completed"]
+    assert completed.count("select_tables") == 1
 
 
-def test_retry_is_409_without_a_failed_step(alice):
-    pk = create(alice[1])["id"]
-    assert post_json(alice[1], f"/api/integrations/{pk}/retry/", {}).status_code == 409
-    SetupStep.objects.filter(integration_id=pk, name="create_connection").update(state="failed", error_code="x")
-    assert post_json(alice[1], f"/api/integrations/{pk}/retry/", {}).status_code == 202
-    step = SetupStep.objects.get(integration_id=pk, name="create_connection")
-    assert step.state == "running" and step.attempt == 1 and step.due_at is not None
-    # The new attempt is an event at once, so replays and snapshots agree even before a worker runs.
-    events = alice[1].get(f"/api/integrations/{pk}/events?since=0").json()
-    assert [(e["type"], e["data"]) for e in events] == [("step.started", {"step": "create_connection", "attempt": 1})]
-    assert post_json(alice[1], f"/api/integrations/{pk}/retry/", {}).status_code == 409
+async def test_retry_is_409_without_a_failed_step_and_restarts_a_failed_one(
+    flow_settings, flow_emulator, setup_worker_running
+):
+    flow_settings.SETUP_SYNC_TIMEOUT_SECONDS = 0  # the historical sync fails for good at once
+    client = await async_member("dave")
+    pk = (await apost(client, "/api/integrations/", {"service": "google_sheets"})).json()["id"]
+    driver = Driver(pk)
+    assert (await apost(client, f"/api/integrations/{pk}/retry/", {})).status_code == 409
+    await driver.until_waiting("connect_card")
+    await driver.return_from_card(flow_emulator)
+    await driver.until_state("failed")
+    flow_settings.SETUP_SYNC_TIMEOUT_SECONDS = 3600
+    response = await apost(client, f"/api/integrations/{pk}/retry/", {})
+    assert response.status_code == 202, response.content
+    step = await driver.step("historical_sync")
+    assert step.state in ("running", "done") and step.attempt == 2
+    # The new attempt is an event at once, so replays and snapshots agree.
+    started = [e["data"] for e in await driver.events() if e["type"] == "step.started"]
+    assert {"step": "historical_sync", "attempt": 2} in started
+    await driver.until_state("ready")
+    assert (await apost(client, f"/api/integrations/{pk}/retry/", {})).status_code == 409
 
 
 def signed(body: bytes, secret: str) -> str:
@@ -211,24 +263,33 @@ def test_webhook_signature_of_the_worked_example():
     assert not signature_valid(EXAMPLE_BODY, EXAMPLE_SIGNATURE, None)
 
 
-def test_webhook_refuses_bad_or_missing_signatures_and_nudges_the_waiting_sync(alice, settings):
+def signals_received(pk: int) -> list[str]:
+    async def history():
+        handle = (await get_client()).get_workflow_handle(workflow_id(pk))
+        return [
+            event.workflow_execution_signaled_event_attributes.signal_name
+            for event in (await handle.fetch_history()).events
+            if event.HasField("workflow_execution_signaled_event_attributes")
+        ]
+
+    return async_to_sync(history)()
+
+
+def test_webhook_refuses_bad_or_missing_signatures_and_nudges_the_workflow(alice, settings):
     settings.FIVETRAN_WEBHOOK_SECRET = "whsec_test"
     pk = create(alice[1])["id"]
     Integration.objects.filter(pk=pk).update(connection_id="brisk_lantern")
-    SetupStep.objects.filter(integration_id=pk).update(due_at=None)
-    later = timezone.now() + timezone.timedelta(hours=1)
-    SetupStep.objects.filter(integration_id=pk, name="historical_sync").update(state="running", due_at=later)
     body = json.dumps({"event": "sync_end", "connector_id": "brisk_lantern", "data": {"status": "SUCCESSFUL"}}, separators=(",", ":")).encode()
     client = Client()
     missing = client.post("/webhooks/fivetran/", body, content_type="application/json")
     forged = client.post("/webhooks/fivetran/", body, content_type="application/json", HTTP_X_FIVETRAN_SIGNATURE_256=signed(body, "wrong"))
     assert (missing.status_code, forged.status_code) == (401, 401)
-    assert SetupStep.objects.get(integration_id=pk, name="historical_sync").due_at == later
+    assert signals_received(pk) == []
     odd = client.post("/webhooks/fivetran/", body, content_type="application/json", HTTP_X_FIVETRAN_SIGNATURE_256="é" * 64)
     assert odd.status_code == 401
     good = client.post("/webhooks/fivetran/", body, content_type="application/json", HTTP_X_FIVETRAN_SIGNATURE_256=signed(body, "whsec_test"))
     assert good.status_code == 204
-    assert SetupStep.objects.get(integration_id=pk, name="historical_sync").due_at <= timezone.now()
+    assert signals_received(pk) == ["fivetran_changed"]
 
 
 def test_only_enabled_locked_tables_count_as_always_synced():

@@ -1,17 +1,17 @@
-"""The set-up flow end to end on the real worker code, the Fivetran emulator (over HTTP) and the
-BigQuery stand-in (through the real client)."""
+"""The set-up flow end to end: its Temporal workflow on the session's dev server, run by the real
+worker code, against the Fivetran emulator (over HTTP) and the BigQuery stand-in (through the real
+client)."""
 
 import asyncio
-import io
 from datetime import timedelta
 
 import jsonschema
 import pytest
 from asgiref.sync import sync_to_async
-from django.core.management import call_command
 from django.utils import timezone
 
-from integrations.engine.runner import Runner
+from integrations.engine import dispatch
+from integrations.engine.messages import workflow_id
 from integrations.models import Integration, SetupStep, Table
 from integrations.setup.removal import integration_delete
 from integrations.state import connect_card_return
@@ -20,7 +20,7 @@ from integrations.state.event_schemas import frame_schema
 from tests.support.flow_fixtures import Driver, new_integration
 from warehouse.bigquery import make_client
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("setup_worker_running")]
 
 
 def validate_all(events: list[dict]) -> None:
@@ -35,6 +35,7 @@ def types(events: list[dict]) -> list[str]:
 async def start(team_user, service_id: str) -> Driver:
     team, user = team_user
     integration = await sync_to_async(new_integration)(team, user, service_id)
+    await dispatch.start_setup(integration.pk)
     return Driver(integration.pk)
 
 
@@ -107,39 +108,36 @@ async def test_single_table_connector_skips_table_selection(flow_settings, flow_
     assert await Table.objects.filter(integration=integration).acount() == 1
 
 
-class Crash(BaseException):
-    """A process dying: not an Exception, so nothing in the worker catches it."""
-
-
 async def test_crash_after_create_before_commit_adopts_the_connection(
     flow_settings, flow_emulator, team_user, monkeypatch
 ):
-    flow_settings.SETUP_LEASE_SECONDS = 0.5
-    driver = await start(team_user, "stripe")
+    """Fivetran created the connection but its id never reached our database: the activity's retry
+    finds it under our unique schema name and adopts it, instead of paying for a second one."""
     real_update = services.integration_update
     crashed = []
 
     def crash_once(integration_id, **fields):
         if "connection_id" in fields and not crashed:
             crashed.append(fields["connection_id"])
-            raise Crash()
+            raise ConnectionError("the database went away")
         return real_update(integration_id, **fields)
 
     monkeypatch.setattr(services, "integration_update", crash_once)
-    with pytest.raises(Crash):
-        await Runner(owner="dies").run_until_idle()
-    assert crashed
-    integration = await driver.state()
-    assert integration.connection_id == ""  # the id never reached our database
-    await asyncio.sleep(0.6)  # the dead worker's lease expires; another worker takes the step
-    integration = await Driver(integration.pk, Runner(owner="survivor")).until_waiting("connect_card")
-    assert integration.connection_id == crashed[0]
+    driver = await start(team_user, "stripe")
+    integration = await driver.until_waiting("connect_card")
+    assert crashed and integration.connection_id == crashed[0]
     assert len(connections_named(flow_emulator, integration.schema_name)) == 1
     events = await driver.events()
     assert types(events).count("step.completed") == 1
-    assert [e for e in events if e["type"] == "step.started" and e["data"]["step"] == "create_connection"][0][
-        "data"
-    ]["attempt"] == 1
+    assert [e["data"]["attempt"] for e in events if e["type"] == "step.started" and e["data"]["step"] == "create_connection"] == [1]
+
+
+async def test_a_second_workflow_for_the_same_integration_is_refused(flow_settings, team_user):
+    from temporalio.exceptions import WorkflowAlreadyStartedError
+
+    driver = await start(team_user, "hubspot")
+    with pytest.raises(WorkflowAlreadyStartedError):
+        await dispatch.start_setup(driver.integration_id)
 
 
 async def test_create_survives_rate_limit_and_server_errors(flow_settings, flow_emulator, team_user):
@@ -173,7 +171,8 @@ async def test_repeated_sync_failures_fail_the_step_and_retry_starts_attempt_two
 ):
     flow_settings.SETUP_SYNC_FAILURE_LIMIT = 2
     driver = await start(team_user, "github")
-    await through_table_choice(driver, flow_emulator, "fail_sync", times=2)
+    # Three failures, 1.2 s apart: the workflow must see two of them (each poll is a workflow timer).
+    await through_table_choice(driver, flow_emulator, "fail_sync", times=3)
     integration = await driver.until_state("failed")
     events = await driver.events()
     failed = [e for e in events if e["type"] == "step.failed"]
@@ -181,7 +180,7 @@ async def test_repeated_sync_failures_fail_the_step_and_retry_starts_attempt_two
     assert failed[-1]["data"]["error"]["code"] == "sync_failed"
     assert await Table.objects.filter(integration=integration).acount() == 0
 
-    await sync_to_async(services.step_retry)(integration.pk)
+    await dispatch.retry(integration.pk)
     await driver.until_state("ready")
     started = [e["data"] for e in await driver.events() if e["type"] == "step.started"]
     assert started[-2] == {"step": "historical_sync", "attempt": 2}
@@ -211,10 +210,10 @@ async def test_a_broken_connection_asks_to_reconnect_then_completes(flow_setting
 
 async def test_a_rescheduled_sync_says_why_and_completes(flow_settings, flow_emulator, team_user):
     driver = await start(team_user, "shopify")
-    await through_table_choice(driver, flow_emulator, "reschedule", retry_after=1)
+    await through_table_choice(driver, flow_emulator, "reschedule", retry_after=3)
     await driver.until_state("ready")
     messages = await driver.progress_messages()
-    assert any("quota" in message for message in messages)
+    assert any("quota" in message for message in messages), messages
 
 
 async def test_returning_without_finishing_the_card_offers_a_fresh_one(flow_settings, flow_emulator, team_user):
@@ -222,9 +221,12 @@ async def test_returning_without_finishing_the_card_offers_a_fresh_one(flow_sett
     await driver.until_waiting("connect_card")
     first = (await driver.state()).connect_card_uri
     await driver.return_from_card(flow_emulator, complete=False)
-    await driver.runner.run_until_idle()
-    integration = await driver.until_waiting("connect_card")
-    assert integration.connect_card_uri != first
+
+    async def offered_again(integration):
+        return integration.connect_card_uri != first
+
+    await driver.run_until(offered_again)
+    await driver.until_waiting("connect_card")
     actions = [e for e in await driver.events() if e["type"] == "action.required"]
     assert len(actions) == 2
 
@@ -239,10 +241,32 @@ async def test_a_replayed_or_forged_card_return_is_refused(flow_settings, flow_e
         await sync_to_async(connect_card_return.connect_card_returned)(driver.integration_id, "forged")
 
 
-async def test_selection_is_refused_when_not_waiting_for_it(flow_settings, team_user):
+async def test_selection_is_refused_when_not_waiting_for_it(flow_settings, flow_emulator, team_user):
     driver = await start(team_user, "hubspot")
-    with pytest.raises(services.Conflict):
-        await sync_to_async(services.selection_record)(driver.integration_id, {"x": ["y"]})
+    await driver.until_waiting("connect_card")
+    with pytest.raises(dispatch.Refused) as refused:
+        await dispatch.select_tables(driver.integration_id, {"x": ["y"]})
+    assert refused.value.conflict
+
+
+async def test_the_workflow_refuses_tables_that_cannot_be_chosen(flow_settings, flow_emulator, team_user):
+    driver = await start(team_user, "hubspot")
+    await driver.until_waiting("connect_card")
+    await driver.return_from_card(flow_emulator)
+    integration = await driver.until_waiting("select_tables")
+    schema = integration.source_schema["schemas"][0]["name"]
+    with pytest.raises(dispatch.Refused) as refused:
+        await dispatch.select_tables(driver.integration_id, {schema: ["no_such_table"]})
+    assert not refused.value.conflict and "no_such_table" in refused.value.message
+    with pytest.raises(dispatch.Refused):
+        await dispatch.select_tables(driver.integration_id, {schema: []})
+    assert (await driver.step("select_tables")).state == "waiting_for_user"  # nothing was recorded
+    chosen = await driver.choose_tables()
+    with pytest.raises(dispatch.Refused) as refused:
+        await driver.choose_tables(chosen)  # sent again once taken: refused, changes nothing
+    assert refused.value.conflict
+    await driver.until_state("ready")
+    assert types(await driver.events()).count("step.completed") == 8  # each step once
 
 
 async def test_deleting_removes_the_fivetran_connection_even_when_its_id_was_never_saved(
@@ -260,32 +284,36 @@ async def test_deleting_removes_the_fivetran_connection_even_when_its_id_was_nev
         assert connections_named(flow_emulator, integration.schema_name) == []
 
 
-async def test_abandoned_set_ups_are_pruned_with_their_connections(flow_settings, flow_emulator, team_user):
-    old, fresh = await start(team_user, "jira"), await start(team_user, "jira")
+async def test_a_set_up_abandoned_on_the_card_deletes_its_own_connection(flow_settings, flow_emulator, team_user):
+    flow_settings.SETUP_ABANDON_HOURS = 1.5 / 3600  # the workflow's durable timer: 1.5 s here, 24 h by default
+    old = await start(team_user, "jira")
+    flow_settings.SETUP_ABANDON_HOURS = 24
+    fresh = await start(team_user, "jira")
     for driver in (old, fresh):
         await driver.until_waiting("connect_card")
-    await Integration.objects.filter(pk=old.integration_id).aupdate(
-        created_at=timezone.now() - timedelta(hours=30)
-    )
     old_schema = (await old.state()).schema_name
-    # A plain thread, as cron would run it: the command runs its own event loop.
-    await asyncio.to_thread(call_command, "prune_abandoned_integrations", "--hours", "24", stdout=io.StringIO())
-    assert not await Integration.objects.filter(pk=old.integration_id).aexists()
-    assert await Integration.objects.filter(pk=fresh.integration_id).aexists()
+    deadline = asyncio.get_running_loop().time() + 30
+    while await Integration.objects.filter(pk=old.integration_id).aexists():
+        assert asyncio.get_running_loop().time() < deadline, "the abandoned set-up was never removed"
+        await asyncio.sleep(0.1)
     assert connections_named(flow_emulator, old_schema) == []
+    assert await Integration.objects.filter(pk=fresh.integration_id).aexists()
     assert len(connections_named(flow_emulator, (await fresh.state()).schema_name)) == 1
 
 
-async def test_a_connect_card_about_to_expire_is_replaced(flow_settings, flow_emulator, team_user):
+async def test_a_connect_card_about_to_expire_is_replaced(flow_settings, flow_emulator, team_user, temporal_client):
     driver = await start(team_user, "hubspot")
     integration = await driver.until_waiting("connect_card")
-    step = await integration.steps.aget(name="connect_card")
-    assert step.due_at > timezone.now() + timedelta(hours=22)  # looked at again before the link dies
+    # The workflow looks again on a durable timer before the link dies (a card lives one day).
+    history = await temporal_client.get_workflow_handle(workflow_id(integration.pk)).fetch_history()
+    timers = [e.timer_started_event_attributes.start_to_fire_timeout.ToTimedelta() for e in history.events
+              if e.HasField("timer_started_event_attributes")]
+    assert timers and timedelta(hours=22) < max(timers) <= timedelta(hours=23)
     first = integration.connect_card_uri
     await Integration.objects.filter(pk=integration.pk).aupdate(
         connect_card_issued_at=timezone.now() - timedelta(hours=23, minutes=30)
     )
-    await SetupStep.objects.filter(pk=step.pk).aupdate(due_at=timezone.now())
+    await dispatch.card_returned(integration.pk)  # as the timer would, 23 h later
 
     async def replaced(integration):
         return integration.connect_card_uri != first

@@ -1,5 +1,6 @@
 """A whole set-up environment for flow tests: the Fivetran emulator writing into the BigQuery
-stand-in, settings pointed at both, a demo team, and a driver that runs the worker until a state."""
+stand-in, settings pointed at both and at the session's Temporal dev server, the set-up's Temporal
+worker on a task queue of the test's own, a demo team, and a driver that waits for a state."""
 
 from __future__ import annotations
 
@@ -10,16 +11,17 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+import pytest_asyncio
 from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 
 from connectors import fivetran
 from connectors.catalogue import get_catalogue
-from integrations.engine.runner import Runner
+from integrations.engine import dispatch
+from integrations.engine import worker as setup_worker
 from integrations.models import Integration, IntegrationEvent
 from integrations.setup.flow import integration_create
 from integrations.state import connect_card_return
-from integrations.state import transitions as services
 from integrations.state.events import envelope
 from teams.models import Team
 from tests.support.fivetran_fixtures import GROUP_ID, running_emulator
@@ -48,7 +50,7 @@ def flow_settings(settings, flow_emulator, bigquery_standin):  # noqa: F811
     settings.FIVETRAN_WEBHOOK_SECRET = None
     settings.SETUP_POLL_WITHOUT_WEBHOOKS = (0.1, 0.2)
     settings.SETUP_TABLES_GRACE_SECONDS = 2
-    settings.SETUP_LEASE_SECONDS = 5
+    settings.SETUP_ACTIVITY_HEARTBEAT_SECONDS = 10
     settings.BIGQUERY_API_ENDPOINT = bigquery_standin.endpoint
     settings.BIGQUERY_PROJECT = bigquery_standin.project
     settings.PUBLIC_URL = "http://testserver"
@@ -70,12 +72,20 @@ def new_integration(team, user, service_id: str) -> Integration:
     return integration_create(team=team, user=user, service=get_catalogue().get(service_id))
 
 
-class Driver:
-    """Runs a worker over one integration until it reaches a state (no wall-clock sleeps beyond polling)."""
+@pytest_asyncio.fixture(loop_scope="function")
+async def setup_worker_running(flow_settings, temporal_settings, temporal_task_queue):
+    """The set-up's Temporal worker in the test's loop, on a task queue no other test uses."""
+    flow_settings.TEMPORAL_TASK_QUEUE = temporal_task_queue
+    running = await setup_worker.start_in_process(task_queue=temporal_task_queue)
+    yield running
+    await running.stop()
 
-    def __init__(self, integration_id: int, runner: Runner | None = None):
+
+class Driver:
+    """Follows one integration's set-up, run by its workflow, until it reaches a state."""
+
+    def __init__(self, integration_id: int):
         self.integration_id = integration_id
-        self.runner = runner or Runner()
 
     async def state(self) -> Integration:
         return await Integration.objects.aget(pk=self.integration_id)
@@ -87,7 +97,6 @@ class Driver:
     async def run_until(self, predicate, timeout: float = 30.0) -> Integration:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            await self.runner.run_until_idle()
             integration = await self.state()
             if await predicate(integration):
                 return integration
@@ -128,6 +137,7 @@ class Driver:
         redirect_uri = parse_qs(urlparse(integration.connect_card_uri).query)["redirect_uri"][0]
         token = parse_qs(urlparse(redirect_uri).query)["token"][0]
         await sync_to_async(connect_card_return.connect_card_returned)(self.integration_id, token)
+        await dispatch.card_returned(self.integration_id)
 
     async def choose_tables(self, selected: dict | None = None) -> dict:
         integration = await self.state()
@@ -137,5 +147,5 @@ class Driver:
                 for schema in integration.source_schema["schemas"]
             }
             selected = {schema: tables for schema, tables in selected.items() if tables}
-        await sync_to_async(services.selection_record)(self.integration_id, selected)
+        await dispatch.select_tables(self.integration_id, selected)
         return selected
