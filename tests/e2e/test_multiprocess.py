@@ -1,6 +1,8 @@
-"""The scaled deployment as real processes: two daphnes and two `runworker`s on PostgreSQL and Redis,
-the Fivetran emulator landing tables in the BigQuery stand-in. A websocket on daphne A watches a
-set-up driven through daphne B while one worker is killed with SIGKILL in the middle of a step."""
+"""The scaled deployment as real processes: two daphnes and two `temporal_worker`s on PostgreSQL,
+Redis and Temporal, the Fivetran emulator landing tables in the BigQuery stand-in. A websocket on
+daphne A watches a set-up driven through daphne B while the worker running a step is killed with
+SIGKILL in the middle of it: Temporal notices the missing heartbeat and the other worker runs the
+step again."""
 
 import asyncio
 import json
@@ -16,6 +18,7 @@ import psycopg
 import pytest
 import websockets
 
+from integrations.engine.messages import workflow_id
 from integrations.state.event_schemas import frame_schema
 from integrations.vocabulary import STEP_NAMES
 from tests.support.fivetran_fixtures import GROUP_ID
@@ -33,7 +36,7 @@ from tests.support.services import free_port
 
 REDIS_DB = 13  # this test's own logical database: no other test's channel-layer keys
 SLOW_SECONDS = 6.0  # the schema read the killed worker is stuck in
-LEASE_SECONDS = 2.0
+HEARTBEAT_SECONDS = 2.0
 USERNAME, PASSWORD = "mp-user", "mp-password-123"
 
 CREATE_ACCOUNT = f"""
@@ -45,7 +48,7 @@ Team.objects.create(name="Multi-process").members.add(user)
 
 
 @pytest.fixture
-def deployment(postgres_url, redis_url, flow_emulator, bigquery_standin, tmp_path):
+def deployment(postgres_url, redis_url, flow_emulator, bigquery_standin, temporal_server, temporal_task_queue, tmp_path):
     """Migrated fresh database, an account, two daphnes and two workers; everything stopped after."""
     import redis
 
@@ -70,8 +73,9 @@ def deployment(postgres_url, redis_url, flow_emulator, bigquery_standin, tmp_pat
             BIGQUERY_PROJECT=bigquery_standin.project,
             SETUP_POLL_FIRST_SECONDS="0.2",
             SETUP_POLL_MAX_SECONDS="0.5",
-            SETUP_LEASE_SECONDS=str(LEASE_SECONDS),
-            SETUP_SWEEP_SECONDS="0.5",
+            SETUP_ACTIVITY_HEARTBEAT_SECONDS=str(HEARTBEAT_SECONDS),
+            TEMPORAL_ADDRESS=temporal_server.address,
+            TEMPORAL_TASK_QUEUE=temporal_task_queue,
             SETUP_TABLES_GRACE_SECONDS="5",
             LOG_LEVEL="INFO",
         )
@@ -89,7 +93,7 @@ def deployment(postgres_url, redis_url, flow_emulator, bigquery_standin, tmp_pat
             wait_http(daphne_a)
             wait_http(daphne_b)
             for worker in workers:
-                wait_log(worker, "set-up worker")
+                wait_log(worker, "Temporal worker started")
             yield {"db": database_url, "a": daphne_a, "b": daphne_b, "workers": workers}
         finally:
             for process in processes:
@@ -140,20 +144,21 @@ def is_action(kind: str):
     return lambda frame: frame.get("type") == "action.required" and frame["data"]["kind"] == kind
 
 
-async def until_leased(database_url: str, integration_id: int, step: str, timeout: float = 20.0) -> str:
+async def worker_running(integration_id: int, step: str, timeout: float = 20.0) -> int:
+    """The pid of the worker running `step` of the integration's workflow (Temporal's own record)."""
+    from temporalio.client import Client
+
+    from gyana.temporal.client import connect_options
+
+    client = await Client.connect(**connect_options())
+    handle = client.get_workflow_handle(workflow_id(integration_id))
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        rows = await asyncio.to_thread(
-            query,
-            database_url,
-            "SELECT state, lease_owner FROM integrations_setupstep WHERE integration_id = %s AND name = %s",
-            integration_id,
-            step,
-        )
-        if rows and rows[0][0] == "running" and rows[0][1]:
-            return rows[0][1]
+        for pending in (await handle.describe()).raw_description.pending_activities:
+            if pending.last_worker_identity and pending.state == 2:  # STARTED
+                return int(pending.last_worker_identity.split("@", 1)[0])
         await asyncio.sleep(0.05)
-    raise AssertionError(f"{step} was never leased")
+    raise AssertionError(f"no worker ever ran {step}")
 
 
 async def until_fault_taken(emulator, timeout: float = 10.0) -> None:
@@ -168,7 +173,7 @@ async def until_fault_taken(emulator, timeout: float = 10.0) -> None:
     raise AssertionError("no worker read the schema")
 
 
-async def test_two_daphnes_two_workers_one_killed_mid_step(deployment, flow_emulator):
+async def test_two_daphnes_two_workers_one_killed_mid_step(deployment, flow_emulator, temporal_settings):
     daphne_a, daphne_b, workers = deployment["a"], deployment["b"], deployment["workers"]
     database_url = deployment["db"]
     a_url, b_url = daphne_a.extra["url"], daphne_b.extra["url"]
@@ -202,8 +207,7 @@ async def test_two_daphnes_two_workers_one_killed_mid_step(deployment, flow_emul
             back = await client.get(return_url)
             assert back.status_code == 302, back.text
 
-            owner = await until_leased(database_url, integration_id, "load_schema")
-            pid = int(owner.split(":")[1])
+            pid = await worker_running(integration_id, "load_schema")
             victim = next(worker for worker in workers if worker.pid == pid)
             survivor = next(worker for worker in workers if worker is not victim)
             await until_fault_taken(flow_emulator)  # the worker's schema read has reached the emulator

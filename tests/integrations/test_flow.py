@@ -305,9 +305,14 @@ async def test_a_connect_card_about_to_expire_is_replaced(flow_settings, flow_em
     driver = await start(team_user, "hubspot")
     integration = await driver.until_waiting("connect_card")
     # The workflow looks again on a durable timer before the link dies (a card lives one day).
-    history = await temporal_client.get_workflow_handle(workflow_id(integration.pk)).fetch_history()
-    timers = [e.timer_started_event_attributes.start_to_fire_timeout.ToTimedelta() for e in history.events
-              if e.HasField("timer_started_event_attributes")]
+    handle = temporal_client.get_workflow_handle(workflow_id(integration.pk))
+    for _ in range(100):  # the step wrote "waiting" just before the workflow set its timer
+        history = await handle.fetch_history()
+        timers = [e.timer_started_event_attributes.start_to_fire_timeout.ToTimedelta() for e in history.events
+                  if e.HasField("timer_started_event_attributes")]
+        if timers:
+            break
+        await asyncio.sleep(0.1)
     assert timers and timedelta(hours=22) < max(timers) <= timedelta(hours=23)
     first = integration.connect_card_uri
     await Integration.objects.filter(pk=integration.pk).aupdate(

@@ -53,7 +53,7 @@ def base_env(**overrides: str) -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("DATABASE_", "REDIS_", "FIVETRAN_", "BIGQUERY_", "SETUP_", "PUBLIC_URL", "VAR_DIR"))
+        if not key.startswith(("DATABASE_", "REDIS_", "FIVETRAN_", "BIGQUERY_", "SETUP_", "TEMPORAL_", "PUBLIC_URL", "VAR_DIR"))
     }
     env.update(DJANGO_SETTINGS_MODULE="gyana.settings", PYTHONUNBUFFERED="1")
     env.update(overrides)
@@ -112,7 +112,7 @@ def spawn_daphne(name: str, port: int, env: dict[str, str], log_dir: Path, app: 
 
 
 def spawn_worker(name: str, env: dict[str, str], log_dir: Path) -> Process:
-    return spawn(name, [sys.executable, "manage.py", "runworker", "integration-setup"], env, log_dir)
+    return spawn(name, [sys.executable, "manage.py", "temporal_worker"], env, log_dir)
 
 
 def wait_http(process: Process, path: str = "/healthz", timeout: float = START_TIMEOUT) -> None:
