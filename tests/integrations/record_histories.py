@@ -1,0 +1,69 @@
+"""Records the workflow histories the replay test replays (tests/fixtures/temporal/). Not collected
+by default (the file name does not start with test_); run it after a deliberate change of the
+workflow's history, and keep the old files too, so running set-ups stay replayable:
+
+    .venv/bin/python -m pytest tests/integrations/record_histories.py
+
+Each scenario runs a real set-up (emulator, BigQuery stand-in, Temporal dev server, the worker) to
+its end and writes the finished workflow's history as JSON.
+"""
+
+import pytest
+from asgiref.sync import sync_to_async
+
+from gyana.temporal.client import get_client
+from integrations.engine import dispatch
+from integrations.engine.messages import workflow_id
+from tests.support.flow_fixtures import Driver, new_integration
+from tests.support.paths import FIXTURES
+from tests.support.replay import record_history
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("setup_worker_running")]
+
+HISTORIES = FIXTURES / "temporal"
+
+
+async def start(team_user, service_id: str) -> Driver:
+    integration = await sync_to_async(new_integration)(*team_user, service_id)
+    await dispatch.start_setup(integration.pk)
+    return Driver(integration.pk)
+
+
+async def finish_and_record(driver: Driver, name: str) -> None:
+    await driver.until_state("ready")
+    handle = (await get_client()).get_workflow_handle(workflow_id(driver.integration_id))
+    await handle.result()
+    await record_history(handle, HISTORIES / f"{name}.json")
+
+
+async def connect_and_choose(driver: Driver, emulator, fault: str | None = None, **options) -> None:
+    integration = await driver.until_waiting("connect_card")
+    if fault:
+        emulator.fault(fault, connection_id=integration.connection_id, **options)
+    await driver.return_from_card(emulator)
+    await driver.until_waiting("select_tables")
+    await driver.choose_tables()
+
+
+async def test_record_a_complete_set_up(flow_settings, flow_emulator, team_user):
+    driver = await start(team_user, "hubspot")
+    await connect_and_choose(driver, flow_emulator)
+    await finish_and_record(driver, "complete")
+
+
+async def test_record_a_failed_and_retried_set_up(flow_settings, flow_emulator, team_user):
+    flow_settings.SETUP_SYNC_TIMEOUT_SECONDS = 0  # the historical sync fails for good at once
+    driver = await start(team_user, "github")
+    await connect_and_choose(driver, flow_emulator)
+    await driver.until_state("failed")
+    flow_settings.SETUP_SYNC_TIMEOUT_SECONDS = 3600
+    await dispatch.retry(driver.integration_id)
+    await finish_and_record(driver, "failed_then_retried")
+
+
+async def test_record_a_broken_then_reconnected_set_up(flow_settings, flow_emulator, team_user):
+    driver = await start(team_user, "salesforce")
+    await connect_and_choose(driver, flow_emulator, "break")
+    await driver.until_waiting("historical_sync")
+    await driver.return_from_card(flow_emulator)
+    await finish_and_record(driver, "broken_then_reconnected")
