@@ -57,7 +57,7 @@ class ServerProcess:
 def _server_env(var_dir: Path, port: int, bigquery) -> dict:
     env = dict(os.environ)
     # The embedded default: SQLite under VAR_DIR, the in-memory layer and the in-process worker.
-    for name in ("DATABASE_URL", "REDIS_URL", "FIVETRAN_API_URL", "PUBLIC_URL", "SETUP_WORKER_IN_PROCESS"):
+    for name in ("DATABASE_URL", "REDIS_URL", "FIVETRAN_API_URL", "PUBLIC_URL", "SETUP_WORKER_IN_PROCESS", "TEMPORAL_ADDRESS"):
         env.pop(name, None)
     env.update(
         VAR_DIR=str(var_dir),

@@ -1,0 +1,120 @@
+"""The embedded default (`manage.py serve`, as `make run` starts it) killed with SIGKILL in the middle
+of a historical sync, then started again: the set-up resumes from Temporal's state in VAR_DIR and
+finishes, with one Fivetran connection and every step completed once. Killing `serve` also stops
+its children (the kernel sends them SIGTERM), so the second start finds its ports and files free."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from urllib.parse import parse_qs, urlparse
+
+import httpx
+
+from tests.support.browser_fixtures import _server_env, _wait_for_health
+from tests.support.paths import REPO
+from tests.support.services import free_port
+
+EMULATOR_AUTH = ("emulator-key", "emulator-secret")
+
+
+def start_serve(env: dict, port: int, log_path) -> subprocess.Popen:
+    with log_path.open("a") as log:
+        return subprocess.Popen(
+            [sys.executable, "manage.py", "serve", "--port", str(port)],
+            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+
+def login(client: httpx.Client) -> dict:
+    page = client.get("/accounts/login/")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+    client.post("/accounts/login/", data={"username": "demo", "password": "demo", "csrfmiddlewaretoken": token})
+    return {"X-CSRFToken": client.cookies["csrftoken"], "Referer": str(client.base_url)}
+
+
+def snapshot(client: httpx.Client, pk: int) -> dict:
+    return client.get(f"/api/integrations/{pk}/").json()
+
+
+def until(client: httpx.Client, pk: int, predicate, what: str, timeout: float = 60) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            state = snapshot(client, pk)
+        except httpx.TransportError:
+            state = None
+        if state is not None and predicate(state):
+            return state
+        time.sleep(0.2)
+    raise AssertionError(f"never {what}: {state}")
+
+
+def step_state(state: dict, name: str) -> str:
+    return next(step["state"] for step in state["steps"] if step["name"] == name)
+
+
+def children_of(pid: int) -> list[int]:
+    result = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True)
+    return [int(line) for line in result.stdout.split()]
+
+
+def test_killed_mid_sync_then_started_again_finishes(bigquery_standin, tmp_path):
+    port = free_port()
+    env = _server_env(tmp_path, port, bigquery_standin)
+    env["EMULATOR_SYNC_SECONDS"] = "6"
+    log_path = tmp_path / "serve.log"
+    for command in (["migrate", "--noinput", "-v0"], ["seed_demo"]):
+        subprocess.run([sys.executable, "manage.py", *command], cwd=REPO, env=env, check=True, capture_output=True)
+    base = f"http://127.0.0.1:{port}"
+    first = start_serve(env, port, log_path)
+    second = None
+    try:
+        _wait_for_health(f"{base}/healthz", first, log_path)
+        with httpx.Client(base_url=base, timeout=30) as client:
+            headers = login(client)
+            pk = client.post("/api/integrations/", json={"service": "hubspot"}, headers=headers).json()["id"]
+            state = until(client, pk, lambda s: step_state(s, "connect_card") == "waiting_for_user", "on the card")
+            card = next(step for step in state["steps"] if step["name"] == "connect_card")["action"]["url"]
+            connection_id = client.get(f"/api/integrations/{pk}/events?since=0").json()[1]["data"]["detail"]["connection_id"]
+            emulator = f"{base}/_emulator/fivetran"
+            assert httpx.post(f"{emulator}/_control/connections/{connection_id}/complete-card", auth=EMULATOR_AUTH).is_success
+            back = parse_qs(urlparse(card).query)["redirect_uri"][0]
+            assert client.get(back.replace(base, "")).status_code == 302
+            until(client, pk, lambda s: step_state(s, "select_tables") == "waiting_for_user", "choosing tables")
+            schema = client.get(f"/api/integrations/{pk}/schema/").json()["schemas"][0]
+            chosen = {schema["name"]: [table["name"] for table in schema["tables"]]}
+            assert client.post(f"/api/integrations/{pk}/schema/", json={"selected": chosen}, headers=headers).status_code == 202
+            until(client, pk, lambda s: step_state(s, "historical_sync") == "running", "syncing")
+
+            children = children_of(first.pid)
+            assert children, "serve started no children"
+            os.kill(first.pid, signal.SIGKILL)  # no clean-up of its own: the kernel stops its children
+            first.wait(timeout=10)
+            deadline = time.monotonic() + 30
+            while any(os.path.exists(f"/proc/{child}") and open(f"/proc/{child}/stat").read().split()[2] != "Z"
+                      for child in children):
+                assert time.monotonic() < deadline, "a child of the killed serve is still running"
+                time.sleep(0.2)
+
+            second = start_serve(env, port, log_path)
+            _wait_for_health(f"{base}/healthz", second, log_path)
+            final = until(client, pk, lambda s: s["state"] in ("ready", "failed"), "finished", timeout=120)
+            assert final["state"] == "ready", final
+            events = client.get(f"/api/integrations/{pk}/events?since=0").json()
+            completed = [e["data"]["step"] for e in events if e["type"] == "step.completed"]
+            assert sorted(completed) == sorted(set(completed)) and len(completed) == 8
+            # One connection: the demo team's only integration, so every hubspot connection is ours.
+            listing = httpx.get(f"{emulator}/v1/connections", params={"limit": 1000}, auth=EMULATOR_AUTH).json()
+            assert [c["id"] for c in listing["data"]["items"] if c["service"] == "hubspot"] == [connection_id]
+    finally:
+        for process in (first, second):
+            if process is not None and process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()
