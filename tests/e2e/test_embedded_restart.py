@@ -12,6 +12,7 @@ import time
 from urllib.parse import parse_qs, urlparse
 
 import httpx
+import pytest
 
 from tests.support.browser_fixtures import _server_env, _wait_for_health
 from tests.support.paths import REPO
@@ -56,6 +57,15 @@ def step_state(state: dict, name: str) -> str:
     return next(step["state"] for step in state["steps"] if step["name"] == name)
 
 
+def alive(pid: int) -> bool:
+    """Running (a zombie waiting for its reaper is not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
 def children_of(pid: int) -> list[int]:
     result = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True)
     return [int(line) for line in result.stdout.split()]
@@ -94,8 +104,7 @@ def test_killed_mid_sync_then_started_again_finishes(bigquery_standin, tmp_path)
             os.kill(first.pid, signal.SIGKILL)  # no clean-up of its own: the kernel stops its children
             first.wait(timeout=10)
             deadline = time.monotonic() + 30
-            while any(os.path.exists(f"/proc/{child}") and open(f"/proc/{child}/stat").read().split()[2] != "Z"
-                      for child in children):
+            while any(alive(child) for child in children):
                 assert time.monotonic() < deadline, "a child of the killed serve is still running"
                 time.sleep(0.2)
 
@@ -118,3 +127,28 @@ def test_killed_mid_sync_then_started_again_finishes(bigquery_standin, tmp_path)
                 except subprocess.TimeoutExpired:
                     os.killpg(process.pid, signal.SIGKILL)
                     process.wait()
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGINT])
+def test_stopping_serve_stops_every_child(bigquery_standin, tmp_path, how):
+    """`kill <pid>` (SIGTERM) or Ctrl-C (SIGINT) on `manage.py serve` leaves nothing running, and
+    the next start on the same VAR_DIR and PORT works."""
+    port = free_port()
+    env = _server_env(tmp_path, port, bigquery_standin)
+    env.pop("BIGQUERY_API_ENDPOINT")  # serve starts its own stand-in too: it must stop with it
+    env["BIGQUERY_STANDIN_PORT"] = str(free_port())
+    log_path = tmp_path / "serve.log"
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=REPO, env=env, check=True)
+    for attempt in range(2):
+        process = start_serve(env, port, log_path)
+        try:
+            _wait_for_health(f"http://127.0.0.1:{port}/healthz", process, log_path)
+            children = children_of(process.pid)
+            assert len(children) >= 3, children  # the stand-in, Temporal's dev server, daphne
+            os.kill(process.pid, how)
+            process.wait(timeout=60)
+            assert not [child for child in children if alive(child)], log_path.read_text()[-2000:]
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
