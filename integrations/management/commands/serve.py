@@ -33,7 +33,9 @@ class Command(BaseCommand):
             env["BIGQUERY_API_ENDPOINT"] = standin.endpoint
             self.stdout.write(f"BigQuery stand-in: {standin.endpoint}")
         daphne = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", host, "-p", str(port), "gyana.asgi:application"], env=env
+            # daphne closing failed websockets with a frame (gyana/daphne_server.py)
+            [sys.executable, "-m", "gyana.daphne_server", "-b", host, "-p", str(port), "gyana.asgi:application"],
+            env=env,
         )
         try:
             url = f"http://{host}:{port}"
