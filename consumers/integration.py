@@ -3,10 +3,16 @@
 Authorise, join `integration.<id>`, send a snapshot or a replay from `since`, then forward. The group
 message is a doorbell carrying a copy of the event row: a frame already sent is dropped, and a gap
 (a lost doorbell) is filled from the database, so nothing is lost or duplicated.
+
+Redis may drop its connections or restart (forgetting the groups): the membership is renewed with
+retries (consumers/membership.py), and a socket that cannot be kept live is closed with
+CLOSE_LIVE_FEED_LOST so that its client resumes with `since`, never left open without events.
 """
 
 import asyncio
+import contextlib
 import json
+import logging
 import time
 
 from channels.db import database_sync_to_async
@@ -14,11 +20,14 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.http import Http404
 
+from consumers.membership import join_group
 from integrations.models import Integration
 from integrations.state import snapshot as selectors
 from integrations.state.events import group_name, unsequenced_envelope
-from integrations.vocabulary import CLOSE_FLOODING, CLOSE_NOT_FOUND, CLOSE_NOT_LOGGED_IN
+from integrations.vocabulary import CLOSE_FLOODING, CLOSE_LIVE_FEED_LOST, CLOSE_NOT_FOUND, CLOSE_NOT_LOGGED_IN
 from teams.access import team_object_or_404
+
+logger = logging.getLogger(__name__)
 
 FLOOD_BURST = 20  # client frames allowed at once
 FLOOD_RATE = 5.0  # client frames per second sustained
@@ -53,7 +62,9 @@ class IntegrationConsumer(AsyncWebsocketConsumer):
         self.tokens, self.tokens_at = float(FLOOD_BURST), time.monotonic()
         self.last_frame_at = time.monotonic()
         # Join first, then read: an event committed in between arrives both ways and is de-duplicated.
-        await self.channel_layer.group_add(group_name(self.integration_id), self.channel_name)
+        if not await self._join():
+            await self.close(code=CLOSE_LIVE_FEED_LOST)
+            return
         await self._send_initial(self._since())
         self.heartbeat = asyncio.ensure_future(self._keepalive())
 
@@ -63,7 +74,15 @@ class IntegrationConsumer(AsyncWebsocketConsumer):
         heartbeat = getattr(self, "heartbeat", None)
         if heartbeat is not None:
             heartbeat.cancel()
-        await self.channel_layer.group_discard(group_name(self.integration_id), self.channel_name)
+        try:
+            await self.channel_layer.group_discard(group_name(self.integration_id), self.channel_name)
+        except Exception as error:  # Redis is down: the membership expires on its own, the socket is gone
+            logger.info("could not leave %s: %s", group_name(self.integration_id), error)
+
+    async def _join(self) -> bool:
+        return await join_group(
+            self.channel_layer, group_name(self.integration_id), self.channel_name, settings.SETUP_HEARTBEAT_SECONDS
+        )
 
     # -- client frames ---------------------------------------------------------------------------------
 
@@ -145,13 +164,25 @@ class IntegrationConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=json.dumps(frame))
 
     async def _keepalive(self) -> None:
-        """Every interval: catch up from the rows (a doorbell for the *last* events may have been
-        lost, and no later one would reveal the gap), renew the group membership (it expires), and
-        send a heartbeat if the socket was idle."""
+        """Keep the socket live; if that becomes impossible, close it so that the client resumes
+        with `since`: a socket that still answers pings but gets no events must never be left."""
+        try:
+            await self._keep_live()
+        except Exception:  # not CancelledError: that is disconnect() stopping it
+            logger.exception("live updates of integration %s stopped; closing its socket", self.integration_id)
+            with contextlib.suppress(Exception):  # the socket may be gone already
+                await self.close(code=CLOSE_LIVE_FEED_LOST)
+
+    async def _keep_live(self) -> None:
+        """Every interval: renew the group membership (it expires, and a restarted Redis has lost
+        it), catch up from the rows (a doorbell for the *last* events may have been lost, and no
+        later one would reveal the gap), and send a heartbeat if the socket was idle."""
         interval = settings.SETUP_HEARTBEAT_SECONDS
         while True:
             await asyncio.sleep(interval)
-            await self.channel_layer.group_add(group_name(self.integration_id), self.channel_name)
+            if not await self._join():
+                await self.close(code=CLOSE_LIVE_FEED_LOST)
+                return
             async with self.send_lock:
                 last_seq = await database_sync_to_async(selectors.last_seq)(self.integration_id)
                 if last_seq > self.last_sent:

@@ -169,7 +169,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # channels_redis's layer, whose receive waits through a Redis outage (gyana/channel_layer.py).
+            "BACKEND": "gyana.channel_layer.RedisChannelLayer",
             "CONFIG": {
                 # redis-py 8 defaults to a 5 s socket timeout, shorter than the layer's 5 s BZPOPMIN.
                 "hosts": [{"address": REDIS_URL, "socket_timeout": 10}],
@@ -202,7 +203,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
-    # Before "channels", so our runworker (which starts the set-up Runner) is the one used.
     "integrations",
     "channels",
     "teams",

@@ -93,15 +93,25 @@ def websocket_path(integration_id: int | str) -> str:
 CLOSE_NOT_LOGGED_IN = 4401
 CLOSE_NOT_FOUND = 4404  # also for another team's integration: never reveal that it exists
 CLOSE_FLOODING = 4429
+# The server could not keep the socket live (the channel layer's Redis stayed unreachable); the rows
+# are safe, so reconnecting with `since` after the usual backoff misses nothing. (A custom code:
+# daphne sends no 1011/1013 on the application's behalf.)
+CLOSE_LIVE_FEED_LOST = 4503
+# Standard (RFC 6455), sent by daphne itself: the client sent a frame over the server's size limit.
+CLOSE_MESSAGE_TOO_BIG = 1009
 CLOSE_CODES = {
     CLOSE_NOT_LOGGED_IN: "Not logged in (no Django session).",
     CLOSE_NOT_FOUND: "No such integration, or it belongs to another team (the two are indistinguishable).",
     CLOSE_FLOODING: "The client sent frames too fast.",
+    CLOSE_LIVE_FEED_LOST: "The server could not keep this socket live (Redis unreachable); reconnect with `since`.",
+    CLOSE_MESSAGE_TOO_BIG: "The client sent a frame over the size limit (1 MiB); the only client frame is a tiny ping.",
 }
 # Reconnecting cannot help after these: the client stops.
 FINAL_CLOSE_CODES = (CLOSE_NOT_LOGGED_IN, CLOSE_NOT_FOUND)
-# The client reconnects after these only after a long pause, or it would flood again at once.
-BACK_OFF_CLOSE_CODES = (CLOSE_FLOODING,)
+# The client reconnects after these only after a long pause, or it would do the same again at once. A
+# too-big frame is not resent by a reconnect (FlowClient queues nothing), so it is not final: the page
+# keeps its live updates; the pause only bounds a page that keeps sending such frames.
+BACK_OFF_CLOSE_CODES = (CLOSE_FLOODING, CLOSE_MESSAGE_TOO_BIG)
 
 
 def browser_vocabulary() -> dict:

@@ -27,17 +27,30 @@ def signature_valid(body: bytes, signature: str | None, secret: str | None) -> b
     return hmac.compare_digest(expected.upper().encode(), signature.strip().upper().encode("utf-8", "replace"))
 
 
+def parse_payload(body: bytes) -> tuple[dict, str | None]:
+    """The payload as a JSON object, or why it is not one. A signature proves who sent the body,
+    not that it is well formed (a bug or a replayed test event at Fivetran's end)."""
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack
+        return {}, "the body must be JSON"
+    if not isinstance(payload, dict):
+        return {}, "the body must be a JSON object"
+    return payload, None
+
+
 @csrf_exempt
 @require_POST
 async def fivetran_webhook(request):
     if not signature_valid(request.body, request.headers.get(SIGNATURE_HEADER), settings.FIVETRAN_WEBHOOK_SECRET):
         return JsonResponse({"error": "bad or missing signature"}, status=401)
-    try:
-        payload = json.loads(request.body)
-    except ValueError:
-        return JsonResponse({"error": "the body must be JSON"}, status=400)
+    payload, error = parse_payload(request.body)
+    if error:
+        return JsonResponse({"error": error}, status=400)
     # Newer payloads may say connection_id; older ones connector_id.
     connection_id = payload.get("connection_id") or payload.get("connector_id")
+    if connection_id is not None and not isinstance(connection_id, str):
+        return JsonResponse({"error": "connection_id must be a string"}, status=400)
     logger.info("fivetran webhook %s for %s", payload.get("event"), connection_id)
     integration_id = await _integration_of(connection_id) if isinstance(connection_id, str) and connection_id else None
     if integration_id is not None:

@@ -16,7 +16,9 @@
   "use strict";
 
   // The close codes come from the server's vocabulary (vocabulary.js, generated from Python):
-  // after a final one reconnecting cannot help; after a back-off one (the client flooded) wait long.
+  // after a final one reconnecting cannot help; after a back-off one (the client flooded, or sent a
+  // frame over the size limit) wait long; after any other (a drop, a server that lost its live feed)
+  // resume with ?since= after the usual backoff.
   var VOCABULARY = global.GyanaVocabulary || { finalCloseCodes: [], backOffCloseCodes: [] };
   var FLOODED_BACKOFF_MS = 60000;
   var REMEMBERED_IDS = 1000;

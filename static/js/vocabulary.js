@@ -67,7 +67,8 @@ window.GyanaVocabulary = Object.freeze({
     4404
   ],
   "backOffCloseCodes": [
-    4429
+    4429,
+    1009
   ],
   "websocketPathPattern": "/ws/integrations/{id}/"
 });

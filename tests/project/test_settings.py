@@ -171,7 +171,7 @@ def test_values_are_typed_and_derived_defaults_follow(tmp_path):
     assert shown["ALLOWED_HOSTS"] == ["app.example.com", "www.example.com"]
     assert shown["SETUP_POLL_WITH_WEBHOOKS"] == [5.0, 600.0] and shown["SETUP_POLL_WITHOUT_WEBHOOKS"] == [5.0, 300.0]
     assert shown["DB"] == "django.db.backends.postgresql"
-    assert shown["LAYER"] == "channels_redis.core.RedisChannelLayer" and shown["SETUP_WORKER_IN_PROCESS"] is False
+    assert shown["LAYER"] == "gyana.channel_layer.RedisChannelLayer" and shown["SETUP_WORKER_IN_PROCESS"] is False
     assert shown["LOG_LEVEL"] == 10
 
 

@@ -1,5 +1,5 @@
 """Helpers for tests and benches that run the product as real processes: a throw-away PostgreSQL
-database, `manage.py` commands, and daphne / runworker processes logging to files."""
+database, `manage.py` commands, and daphne / temporal_worker processes logging to files."""
 
 from __future__ import annotations
 
@@ -106,7 +106,9 @@ def spawn(name: str, command: list[str], env: dict[str, str], log_dir: Path) -> 
 
 
 def spawn_daphne(name: str, port: int, env: dict[str, str], log_dir: Path, app: str = "gyana.asgi:application") -> Process:
-    process = spawn(name, [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), app], env, log_dir)
+    # daphne as deployed: gyana.daphne_server is daphne closing failed websockets with a frame.
+    command = [sys.executable, "-m", "gyana.daphne_server", "-b", "127.0.0.1", "-p", str(port), app]
+    process = spawn(name, command, env, log_dir)
     process.extra["url"] = f"http://127.0.0.1:{port}"
     return process
 

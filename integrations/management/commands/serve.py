@@ -55,7 +55,10 @@ class Command(BaseCommand):
                 env["TEMPORAL_DEV_PORT"] = str(settings.TEMPORAL_DEV_PORT)
                 self.stdout.write(f"Temporal dev server: {temporal.address} (Web UI: {temporal.ui_url})")
             daphne = subprocess.Popen(
-                dying_with_parent([sys.executable, "-m", "daphne", "-b", host, "-p", str(port), "gyana.asgi:application"]),
+                # daphne closing failed websockets with a close code (gyana/daphne_server.py)
+                dying_with_parent(
+                    [sys.executable, "-m", "gyana.daphne_server", "-b", host, "-p", str(port), "gyana.asgi:application"]
+                ),
                 env=env,
             )
             started.append(lambda: self._stop_daphne(daphne))
