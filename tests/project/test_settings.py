@@ -61,7 +61,7 @@ def test_production_settings_start(tmp_path):
 @pytest.mark.parametrize(
     "name, value, reason",
     [
-        ("SETUP_LEASE_SECONDS", "abc", "Not a valid number."),
+        ("SETUP_ABANDON_HOURS", "abc", "Not a valid number."),
         ("SETUP_SYNC_FAILURE_LIMIT", "2.5", "Not a valid integer."),
         ("PORT", "x", "Not a valid integer."),
         ("DEBUG", "maybe", "Not a valid boolean."),
@@ -132,7 +132,7 @@ EMBEDDED_DEFAULT = {
     "BIGQUERY_STANDIN_PORT": 8050,
     "SHOW_INTERNAL_SERVICES": True,
     "SETUP_WORKER_IN_PROCESS": True,
-    "SETUP_LEASE_SECONDS": 30.0,
+    "SETUP_ABANDON_HOURS": 24.0,
     "SETUP_SYNC_FAILURE_LIMIT": 3,
     "SETUP_SYNC_TIMEOUT_SECONDS": 86400.0,
     "SETUP_POLL_WITH_WEBHOOKS": [60.0, 600.0],
@@ -153,7 +153,7 @@ def test_the_embedded_default_loads(tmp_path):
 def test_an_empty_variable_means_its_default(tmp_path):
     # As `PORT=` in a compose file or an env file: unset, not a bad value.
     empty = dict.fromkeys(["DEBUG", "PORT", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "FIVETRAN_API_URL",
-                           "PUBLIC_URL", "SETUP_LEASE_SECONDS", "BIGQUERY_STANDIN_PORT", "LOG_LEVEL"], "")
+                           "PUBLIC_URL", "SETUP_ABANDON_HOURS", "BIGQUERY_STANDIN_PORT", "LOG_LEVEL"], "")
     shown = show_settings(tmp_path, **empty)
     shown.pop("DB_NAME")
     assert shown == EMBEDDED_DEFAULT
