@@ -2,6 +2,7 @@
 TCP connection (1006), by a real daphne as deployed (gyana/daphne_server.py)."""
 
 import json
+import uuid
 
 import pytest
 import websockets
@@ -15,10 +16,14 @@ LIMIT = 1024 * 1024  # daphne's default --websocket-max-frame-size and --websock
 
 
 @pytest.fixture(scope="module")
-def session(tmp_path_factory):
+def session(tmp_path_factory, temporal_server):
     var_dir = tmp_path_factory.mktemp("frame-limit")
-    # The embedded default (SQLite, in-memory layer) without its in-process worker: nothing runs.
-    env = base_env(DEBUG="1", VAR_DIR=str(var_dir), SETUP_WORKER_IN_PROCESS="0")
+    # The embedded default (SQLite, in-memory layer) without its in-process worker: nothing runs
+    # (workflows go to a task queue no worker polls).
+    env = base_env(
+        DEBUG="1", VAR_DIR=str(var_dir), SETUP_WORKER_IN_PROCESS="0",
+        TEMPORAL_ADDRESS=temporal_server.address, TEMPORAL_TASK_QUEUE=f"no-worker-{uuid.uuid4().hex}",
+    )
     manage(env, "migrate", "--no-input")
     create_account(env)
     daphne = spawn_daphne("daphne", free_port(), env, var_dir)

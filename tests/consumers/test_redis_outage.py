@@ -5,6 +5,7 @@ resuming with `since`; no socket may stay open without its live feed; daphne mus
 import asyncio
 import contextlib
 import os
+import uuid
 
 import pytest
 
@@ -26,7 +27,7 @@ def redis_server(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def deployment(redis_server, tmp_path_factory):
+def deployment(redis_server, tmp_path_factory, temporal_server):
     """A migrated database, an account, and one daphne on the test's own Redis."""
     server_url = os.environ.get("DATABASE_URL", "")
     if not server_url.startswith("postgres"):
@@ -39,6 +40,8 @@ def deployment(redis_server, tmp_path_factory):
             DATABASE_URL=database_url,
             REDIS_URL=redis_server.url,
             SETUP_WORKER_IN_PROCESS="0",  # no worker: the test writes the events itself
+            TEMPORAL_ADDRESS=temporal_server.address,
+            TEMPORAL_TASK_QUEUE=f"no-worker-{uuid.uuid4().hex}",  # workflows start; nobody runs them
             SETUP_HEARTBEAT_SECONDS=str(HEARTBEAT_SECONDS),
         )
         manage(env, "migrate", "--no-input")

@@ -171,9 +171,10 @@ async def test_repeated_sync_failures_fail_the_step_and_retry_starts_attempt_two
 ):
     flow_settings.SETUP_SYNC_FAILURE_LIMIT = 2
     driver = await start(team_user, "github")
-    # Three failures, 1.2 s apart: the workflow must see two of them (each poll is a workflow timer).
-    await through_table_choice(driver, flow_emulator, "fail_sync", times=3)
+    # Failures 1.2 s apart until the step gives up: however slow the machine, it sees two of them.
+    await through_table_choice(driver, flow_emulator, "fail_sync", times=50)
     integration = await driver.until_state("failed")
+    flow_emulator.clear_faults()
     events = await driver.events()
     failed = [e for e in events if e["type"] == "step.failed"]
     assert failed[-1]["data"]["step"] == "historical_sync"

@@ -7,9 +7,9 @@ import hmac
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
-from django.utils import timezone
 
 from connectors.catalogue import get_catalogue
+from integrations.engine import dispatch
 from integrations.models import Integration, IntegrationEvent, SetupStep
 from integrations.setup.flow import integration_create
 from teams.models import Team
@@ -35,15 +35,13 @@ def waiting_sync(settings):
     team.members.add(user)
     integration = integration_create(team=team, user=user, service=get_catalogue().get("hubspot"))
     Integration.objects.filter(pk=integration.pk).update(connection_id=CONNECTION_ID)
-    later = timezone.now() + timezone.timedelta(hours=1)
-    SetupStep.objects.filter(integration=integration).update(due_at=None)
-    SetupStep.objects.filter(integration=integration, name="historical_sync").update(state="running", due_at=later)
+    SetupStep.objects.filter(integration=integration, name="historical_sync").update(state="running")
     return integration
 
 
 def state_of(integration) -> tuple:
     return (
-        list(SetupStep.objects.filter(integration=integration).order_by("position").values_list("state", "due_at")),
+        list(SetupStep.objects.filter(integration=integration).order_by("position").values_list("state", "scratch")),
         IntegrationEvent.objects.filter(integration=integration).count(),
         Integration.objects.filter(pk=integration.pk).values_list("state", "updated_at").get(),
     )
@@ -71,17 +69,25 @@ def post(body: bytes):
         pytest.param(b'{"connector_id": "\xff\xfe"}', id="not UTF-8"),
     ],
 )
-def test_a_signed_body_that_is_not_a_json_object_is_refused_and_changes_nothing(waiting_sync, body):
+def test_a_signed_body_that_is_not_a_json_object_is_refused_and_changes_nothing(waiting_sync, body, monkeypatch):
+    nudged = []
+    monkeypatch.setattr(dispatch, "fivetran_changed", lambda integration_id: nudged.append(integration_id))
     before = state_of(waiting_sync)
     response = post(body)
     assert response.status_code == 400
     assert response["Content-Type"] == "application/json"
     assert response.json()["error"].startswith(("the body must be", "connection_id must be"))
-    assert state_of(waiting_sync) == before
+    assert state_of(waiting_sync) == before and nudged == []
 
 
-def test_the_same_signed_object_still_nudges_the_waiting_sync(waiting_sync):
+def test_the_same_signed_object_still_nudges_the_waiting_sync(waiting_sync, monkeypatch):
+    nudged = []
+
+    async def record(integration_id):
+        nudged.append(integration_id)
+        return True
+
+    monkeypatch.setattr(dispatch, "fivetran_changed", record)
     response = post(f'{{"event": "sync_end", "connector_id": "{CONNECTION_ID}"}}'.encode())
     assert response.status_code == 204
-    step = SetupStep.objects.get(integration=waiting_sync, name="historical_sync")
-    assert step.due_at <= timezone.now()
+    assert nudged == [waiting_sync.pk]

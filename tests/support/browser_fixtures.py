@@ -70,6 +70,9 @@ def _server_env(var_dir: Path, port: int, bigquery) -> dict:
         SETUP_POLL_FIRST_SECONDS="1",
         SETUP_POLL_MAX_SECONDS="2",
         SETUP_TABLES_GRACE_SECONDS="10",
+        # Ports of their own: PORT + 33 may be any other test's free port.
+        TEMPORAL_DEV_PORT=str(free_port()),
+        TEMPORAL_DEV_UI_PORT=str(free_port()),
     )
     return env
 
