@@ -13,7 +13,13 @@ from connectors.fivetran import FivetranError
 from integrations.models import Integration
 from integrations.setup.flow import integration_create
 from integrations.setup.removal import integration_delete
-from integrations.setup.selection import SelectionError, locked_count, selectable_schemas, validate_selection
+from integrations.setup.selection import (
+    SelectionError,
+    locked_count,
+    required_tables,
+    selectable_schemas,
+    validate_selection,
+)
 from integrations.state import snapshot as selectors
 from integrations.state import transitions as services
 from integrations.state.events import publish, wake_workers
@@ -112,6 +118,7 @@ async def integration_schema(request, pk: int):
             {
                 "schemas": selectable_schemas(integration.source_schema),
                 "locked_tables": locked_count(integration.source_schema),
+                "required_tables": required_tables(integration.source_schema),
             }
         )
     try:

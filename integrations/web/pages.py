@@ -5,14 +5,15 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from connectors.catalogue import get_catalogue, icon_url_path
 from connectors.fivetran import FivetranError
 from integrations.models import Integration
-from integrations.setup.flow import STEPS
 from integrations.setup.removal import integration_delete
-from integrations.setup.selection import locked_count, selectable_schemas
+from integrations.setup.selection import deleted_count, picker_counts, picker_schemas
 from integrations.state import connect_card_return as card_return
 from integrations.state import snapshot as selectors
 from integrations.state.events import wake_workers
@@ -35,13 +36,29 @@ async def integration_create_form(request):
     return redirect("integrations:flow", pk=integration.pk)
 
 
+def _checking_key(pk: int) -> str:
+    return f"checking-connection:{pk}"
+
+
 @require_GET
 async def integration_flow(request, pk: int):
     if not (await request.auser()).is_authenticated:
         return redirect(f"{reverse('login')}?next={request.path}")
     integration = await team_integration(request, pk)
     seq, snapshot = await sync_to_async(selectors.snapshot)(integration.pk)
-    context = {"integration": integration, "seq": seq, "snapshot": snapshot, "step_specs": STEPS}
+    # Once only, right after the Connect Card sent the user back, and only while the answer is out.
+    returned = await request.session.apop(_checking_key(integration.pk), False)
+    card = next((step for step in snapshot["steps"] if step["name"] == "connect_card"), None)
+    checking = returned and card is not None and card["state"] not in ("done", "skipped", "failed")
+    service = get_catalogue().get(integration.service)
+    context = {
+        "integration": integration,
+        "seq": seq,
+        "snapshot": snapshot,
+        "checking": checking,
+        "service": service,
+        "service_icon": static(icon_url_path(service)) if service else "",
+    }
     return await sync_to_async(render)(request, "integrations/flow.html", context)
 
 
@@ -52,10 +69,16 @@ async def integration_setup(request, pk: int):
     integration = await team_integration(request, pk)
     if integration.source_schema is None:
         return redirect("integrations:flow", pk=integration.pk)
+    service = get_catalogue().get(integration.service)
+    # An application connector's one schema is named after our generated dataset: no title for it.
+    schemas = picker_schemas(
+        integration.source_schema, schema_titles=service is None or service.requires_schema_prefix
+    )
     context = {
         "integration": integration,
-        "schemas": selectable_schemas(integration.source_schema),
-        "locked_tables": locked_count(integration.source_schema),
+        "schemas": schemas,
+        "counts": picker_counts(schemas),
+        "deleted": deleted_count(integration.source_schema),
     }
     return await sync_to_async(render)(request, "integrations/setup.html", context)
 
@@ -86,5 +109,7 @@ async def connect_card_return(request, pk: int):
     except card_return.InvalidReturn as exc:
         return HttpResponseBadRequest(str(exc))
     await wake_workers()
-    await sync_to_async(messages.info)(request, "Checking the connection with Fivetran…")
+    # The flow page says "checking" until Fivetran's answer arrives, not as a flash message that
+    # would outlive the check.
+    await request.session.aset(_checking_key(integration.pk), True)
     return redirect("integrations:flow", pk=integration.pk)
