@@ -9,7 +9,7 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from connectors.catalogue import get_catalogue, icon_url_path
+from connectors.catalogue import GENERIC_ICON, get_catalogue, icon_url_path
 from connectors.fivetran import FivetranError
 from integrations.models import Integration
 from integrations.setup.removal import integration_delete
@@ -23,7 +23,19 @@ from integrations.web.api import start_integration, team_integration
 @login_required
 def integration_list(request):
     integrations = Integration.objects.filter(team__members=request.user).order_by("-created_at")
-    return render(request, "integrations/list.html", {"integrations": integrations})
+    catalogue = get_catalogue()
+    rows = []
+    for integration in integrations:
+        service = catalogue.get(integration.service)
+        rows.append(
+            {
+                "integration": integration,
+                # A service since removed from the catalogue still shows, by its id.
+                "service_name": service.name if service else integration.service,
+                "icon": icon_url_path(service) if service else GENERIC_ICON,
+            }
+        )
+    return render(request, "integrations/list.html", {"rows": rows})
 
 
 @require_POST
