@@ -100,14 +100,9 @@ def required_tables(source_schema: dict) -> list[dict]:
 
 
 def locked_count(source_schema: dict) -> int:
-    """Tables Fivetran always syncs: enabled ones the user may not deselect (in enabled schemas)."""
-    return sum(
-        1
-        for schema in source_schema["schemas"]
-        if schema["enabled"]
-        for table in schema["tables"]
-        if table["locked"] and table["enabled"]
-    )
+    """Tables Fivetran always syncs: enabled ones the user may not deselect (in enabled schemas),
+    not counting those deleted at the source."""
+    return len(required_tables(source_schema))
 
 
 def validate_selection(source_schema: dict, selected) -> dict[str, list[str]]:
