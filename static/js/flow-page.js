@@ -234,8 +234,9 @@
     var message = step.error ? step.error.message : "";
     part(box, "problem-message-text").textContent = message;
     show(part(box, "problem-message"), Boolean(message));
+    show(part(box, "problem-hint"), step.name === "historical_sync");
     var retry = part(box, "retry");
-    retry.setAttribute("data-step", step.name);
+    retry.setAttribute("data-retry-step", step.name);
     if (!retry.hasAttribute("data-busy")) retry.disabled = false;
   }
 
@@ -423,7 +424,7 @@
     if (!button) return;
     var box = button.closest('[data-role="phase-problem"]');
     var problem = part(box, "retry-error");
-    var name = button.getAttribute("data-step");
+    var name = button.getAttribute("data-retry-step");
     button.disabled = true;
     button.setAttribute("data-busy", "");
     problem.hidden = true;
@@ -477,6 +478,18 @@
       render();
     },
   };
+
+  // Fivetran answers a check within seconds. A return from a cancelled Connect Card may bring no
+  // news at all (the same card is offered again), so after a while say what is known instead.
+  var CHECK_ANSWER_MS = 12000;
+  if (checking && !checking.hidden) {
+    setTimeout(function () {
+      if (checking.hidden) return;
+      part(checking, "checking-spinner").hidden = true;
+      part(checking, "checking-text").hidden = true;
+      part(checking, "checking-late").hidden = false;
+    }, CHECK_ANSWER_MS);
+  }
 
   var client = new window.FlowClient({
     url: root.getAttribute("data-socket-url"),
