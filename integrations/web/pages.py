@@ -17,7 +17,7 @@ from integrations.setup.selection import deleted_count, picker_counts, picker_sc
 from integrations.state import connect_card_return as card_return
 from integrations.state import snapshot as selectors
 from integrations.state.events import wake_workers
-from integrations.web.api import start_integration, team_integration
+from integrations.web.api import team_integration
 
 
 @login_required
@@ -36,16 +36,6 @@ def integration_list(request):
             }
         )
     return render(request, "integrations/list.html", {"rows": rows})
-
-
-@require_POST
-async def integration_create_form(request):
-    if not (await request.auser()).is_authenticated:
-        return redirect(f"{reverse('login')}?next={reverse('connectors:catalogue')}")
-    integration, message = await start_integration(request, request.POST.get("service"))
-    if integration is None:
-        return HttpResponseBadRequest(message)
-    return redirect("integrations:flow", pk=integration.pk)
 
 
 def _checking_key(pk: int) -> str:
