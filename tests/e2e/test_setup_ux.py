@@ -244,6 +244,7 @@ def test_retry_is_the_primary_action_and_drops_the_failed_attempts_words(chromiu
         page.wait_for_selector('[data-phase="first_sync"][data-state="running"]', timeout=5000)
         assert problem.is_hidden()
         assert failed_words not in sync.inner_text()
+        screenshot(page, "ux-retrying")
         page.wait_for_selector('[data-flow][data-flow-state="ready"]', timeout=READY_TIMEOUT_MS)
     finally:
         context.close()
