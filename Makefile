@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -c constraints.txt -e '.[standins,temporal-dev,test]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[standins,temporal-dev,test,tools]'
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -26,6 +26,7 @@ ICON_DIR = "images/integrations/fivetran"
 GENERIC_ICON = "images/integrations/generic.svg"
 
 FIELDS = ("name", "color", "internal", "requires_schema_prefix", "category", "static_config")
+OPTIONAL_FIELDS = ("docs_url",)
 BOOLEAN_FIELDS = ("internal", "requires_schema_prefix")
 # The naming keys belong to connection_config: a static value would point every connection of
 # the service at one dataset.
@@ -33,6 +34,9 @@ NAMING_KEYS = ("schema", "schema_prefix")
 
 SERVICE_ID = re.compile(r"^[a-z0-9_]+$")
 COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+# Fivetran's setup guides: https://fivetran.com/docs/connectors/<kind>/<slug>.
+DOCS_ROOT = "https://fivetran.com/docs/connectors"
+DOCS_KINDS = {"Database": "databases", "File": "files"}
 # Legacy catalogues wrote flags as Postgres-style t/f strings.
 BOOLEAN_STRINGS = {"t": True, "true": True, "f": False, "false": False}
 
@@ -59,6 +63,7 @@ class Service:
     requires_schema_prefix: bool
     category: str
     static_config: Mapping[str, Any]
+    docs_url: str = ""
 
     @property
     def single_table(self) -> bool:
@@ -229,8 +234,9 @@ def _service(path: Path, key: Any, value: Any) -> Service:
         raise CatalogueError(path, f"must be a mapping of fields, not {_kind(value)}", service=key)
 
     for field in value:
-        if field not in FIELDS:
-            raise CatalogueError(path, f"unknown field (expected one of: {', '.join(FIELDS)})", service=key, field=str(field))
+        if field not in FIELDS and field not in OPTIONAL_FIELDS:
+            expected = ", ".join(FIELDS + OPTIONAL_FIELDS)
+            raise CatalogueError(path, f"unknown field (expected one of: {expected})", service=key, field=str(field))
     for field in FIELDS:
         if field not in value:
             raise CatalogueError(path, "is missing", service=key, field=field)
@@ -267,6 +273,10 @@ def _service(path: Path, key: Any, value: Any) -> Service:
             fail(f"static_config.{naming_key}", "is set per connection and cannot be static")
     _check_json(path, key, "static_config", static_config)
 
+    docs_url = value.get("docs_url") or default_docs_url(key, category.strip())
+    if not isinstance(docs_url, str) or not docs_url.startswith("https://"):
+        fail("docs_url", f"{docs_url!r} is not an https:// address")
+
     return Service(
         id=key,
         name=name.strip(),
@@ -275,7 +285,15 @@ def _service(path: Path, key: Any, value: Any) -> Service:
         requires_schema_prefix=flags["requires_schema_prefix"],
         category=category.strip(),
         static_config=freeze(static_config),
+        docs_url=docs_url,
     )
+
+
+def default_docs_url(service_id: str, category: str) -> str:
+    """Fivetran's usual address of a connector's setup guide; services.yaml overrides it where the
+    guide lives elsewhere."""
+    kind = DOCS_KINDS.get(category, "applications")
+    return f"{DOCS_ROOT}/{kind}/{service_id.replace('_', '-')}"
 
 
 MAX_CONFIG_DEPTH = 10

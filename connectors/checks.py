@@ -1,11 +1,19 @@
 """System check: a broken catalogue stops `manage.py check` and start-up; a bad icon is a warning."""
 
+from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
 from django.core import checks
 
-from connectors.catalogue import DEFAULT_PATH, CatalogueError, get_catalogue, icon_problem, load_catalogue
+from connectors.catalogue import (
+    DEFAULT_PATH,
+    CatalogueError,
+    Service,
+    get_catalogue,
+    icon_problem,
+    load_catalogue,
+)
 
 
 def catalogue_path() -> Path:
@@ -14,7 +22,11 @@ def catalogue_path() -> Path:
 
 
 def check_service_catalogue(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
-    path = catalogue_path()
+    return check_catalogue(catalogue_path())
+
+
+def check_catalogue(path: Path, icon_check: Callable[[Service], str | None] = icon_problem) -> list[checks.CheckMessage]:
+    """The system check of one catalogue file; `manage.py add_connector` runs it on the file it wrote."""
     try:
         catalogue = get_catalogue() if path == DEFAULT_PATH else load_catalogue(path)
     except CatalogueError as error:
@@ -28,7 +40,7 @@ def check_service_catalogue(app_configs=None, **kwargs) -> list[checks.CheckMess
         ]
     warnings = []
     for service in catalogue:
-        problem = icon_problem(service)
+        problem = icon_check(service)
         if problem:
             warnings.append(
                 checks.Warning(

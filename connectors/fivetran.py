@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import httpx
 
@@ -144,6 +145,10 @@ class ConnectorType:
     name: str
     type: str
     service_status: str | None
+    link_to_docs: str | None = None
+    # The `config` properties Fivetran accepts (only in the one-type answer): "schema_prefix" for
+    # databases, "table" for single-table connectors.
+    config_properties: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -263,11 +268,15 @@ def parse_webhook(data: Mapping[str, Any]) -> Webhook:
 
 
 def parse_connector_type(data: Mapping[str, Any]) -> ConnectorType:
+    config = data.get("config") if isinstance(data.get("config"), Mapping) else {}
+    properties = config.get("properties") if isinstance(config.get("properties"), Mapping) else {}
     return ConnectorType(
         id=str(data["id"]),
         name=str(data.get("name") or data["id"]),
         type=str(data.get("type") or ""),
         service_status=data.get("service_status"),
+        link_to_docs=str(data["link_to_docs"]) if data.get("link_to_docs") else None,
+        config_properties=tuple(str(name) for name in properties),
     )
 
 
@@ -554,6 +563,11 @@ class FivetranClient:
     async def list_connector_types(self, *, page_size: int | None = None) -> list[ConnectorType]:
         items = self._paginate("/metadata/connector-types", accept=ACCEPT_V2, page_size=page_size)
         return [parse_connector_type(item) async for item in items]
+
+    async def get_connector_type(self, service_id: str) -> ConnectorType:
+        """One connector type with its config schema (§2.8); a FivetranError 404 when unknown."""
+        path = f"/metadata/connector-types/{quote(service_id, safe='')}"
+        return parse_connector_type(await self._call("GET", path, accept=ACCEPT_V2))
 
     async def get_destination(self, group_id: str) -> Destination:
         # A group id is its destination id (§1.6).

@@ -6,4 +6,5 @@ app_name = "connectors"
 
 urlpatterns = [
     path("", views.catalogue, name="catalogue"),
+    path("<slug:service_id>/", views.connector, name="connector"),
 ]

@@ -61,6 +61,65 @@ STEP_LABELS: dict[str, str] = dict(SETUP_STEPS)
 
 # What a step waiting for the user asks of them.
 ACTION_KINDS = ("connect_card", "select_tables", "reconnect")
+# What the page says for each: the button, and the sentence above it (Fivetran's own words, the
+# event's `message`, are shown beside it when it sends any).
+ACTION_LABELS = {
+    "connect_card": "Connect your account",
+    "select_tables": "Choose tables",
+    "reconnect": "Reconnect",
+}
+ACTION_EXPLANATIONS = {
+    "connect_card": "Sign in to the source on Fivetran's secure page, so Fivetran may read its data.",
+    "select_tables": "Choose which tables Fivetran copies into BigQuery.",
+    "reconnect": "Fivetran lost access to the source. Sign in again to let the sync carry on.",
+}
+
+# How people think of the set-up: three phases, each a run of the steps above. The eight steps stay
+# the protocol (events, snapshot, JSON API); the pages show these phases and the steps on demand.
+# (name, label, what it means for the user, steps).
+SETUP_PHASES: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
+    (
+        "authorise",
+        "Connect your account",
+        "Fivetran asks the source for permission to read your data.",
+        ("create_connection", "connect_card"),
+    ),
+    (
+        "choose_data",
+        "Choose your data",
+        "Pick the tables to copy into your BigQuery warehouse.",
+        ("load_schema", "select_tables", "update_schema"),
+    ),
+    (
+        "first_sync",
+        "First sync",
+        "Fivetran copies the history into BigQuery; this can take from minutes to hours.",
+        ("start_sync", "historical_sync", "register_tables"),
+    ),
+)
+PHASE_LABELS: dict[str, str] = {name: label for name, label, _about, _steps in SETUP_PHASES}
+# A phase's state, derived from its steps' states by `phase_state`; what people read for each.
+PHASE_STATE_LABELS = {
+    "pending": "Not started",
+    "running": "In progress",
+    "waiting_for_user": "Your turn",
+    "done": "Done",
+    "failed": "Stopped",
+}
+
+
+def phase_state(step_states: list[str]) -> str:
+    """One phase's state from its steps' states (static/js/flow-page.js derives it the same way)."""
+    finished = {StepState.DONE, StepState.SKIPPED}
+    if StepState.FAILED in step_states:
+        return "failed"
+    if StepState.WAITING_FOR_USER in step_states:
+        return "waiting_for_user"
+    if all(state in finished for state in step_states):
+        return "done"
+    if StepState.RUNNING in step_states or any(state in finished for state in step_states):
+        return "running"
+    return "pending"
 
 # Every event type the server stores and sends; each has a JSON Schema in state/event_schemas.py.
 EVENT_TYPES = (
@@ -121,8 +180,21 @@ def browser_vocabulary() -> dict:
         "integrationStateLabels": {str(state): label for state, label in INTEGRATION_STATE_LABELS.items()},
         "stepStateLabels": {str(state): label for state, label in STEP_STATE_LABELS.items()},
         "steps": [{"name": name, "label": label} for name, label in SETUP_STEPS],
+        "phases": [
+            {"name": name, "label": label, "description": about, "steps": list(steps)}
+            for name, label, about, steps in SETUP_PHASES
+        ],
+        "phaseStateLabels": dict(PHASE_STATE_LABELS),
+        "actionLabels": dict(ACTION_LABELS),
+        "actionExplanations": dict(ACTION_EXPLANATIONS),
         "eventTypes": list(EVENT_TYPES),
         "finalCloseCodes": list(FINAL_CLOSE_CODES),
         "backOffCloseCodes": list(BACK_OFF_CLOSE_CODES),
         "websocketPathPattern": websocket_path("{id}"),
     }
+
+
+assert [step for _name, _label, _about, steps in SETUP_PHASES for step in steps] == list(STEP_NAMES), (
+    "the phases cover every step exactly once, in order"
+)
+assert set(ACTION_LABELS) == set(ACTION_KINDS) == set(ACTION_EXPLANATIONS)

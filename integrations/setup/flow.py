@@ -40,14 +40,15 @@ def schema_name_for(team_id: int, service_id: str) -> str:
     return f"t{team_id}_{service_id}_{secrets.token_hex(3)}"
 
 
-def integration_create(*, team, user, service) -> Integration:
+def integration_create(*, team, user, service, name: str | None = None) -> Integration:
+    """`name`: what people call it (integrations.setup.starting picks a unique one); the service's by default."""
     for _ in range(5):
         try:
             with transaction.atomic():
                 integration = Integration.objects.create(
                     team=team,
                     service=service.id,
-                    name=service.name,
+                    name=name or service.name,
                     schema_name=schema_name_for(team.pk, service.id),
                     created_by=user,
                 )

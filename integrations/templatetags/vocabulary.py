@@ -2,9 +2,20 @@
 
 from django import template
 
-from integrations.vocabulary import INTEGRATION_STATE_LABELS, STEP_STATE_LABELS, websocket_path
+from integrations.vocabulary import (
+    ACTION_EXPLANATIONS,
+    ACTION_LABELS,
+    INTEGRATION_STATE_LABELS,
+    PHASE_STATE_LABELS,
+    SETUP_PHASES,
+    STEP_STATE_LABELS,
+    phase_state,
+    websocket_path,
+)
 
 register = template.Library()
+
+FINISHED = ("done", "skipped")
 
 
 @register.filter
@@ -17,6 +28,55 @@ def step_state_label(state: str) -> str:
     return STEP_STATE_LABELS.get(state, state)
 
 
+@register.filter
+def phase_state_label(state: str) -> str:
+    return PHASE_STATE_LABELS.get(state, state)
+
+
+@register.filter
+def action_label(kind: str) -> str:
+    return ACTION_LABELS.get(kind, "Continue")
+
+
+@register.filter
+def action_explanation(kind: str) -> str:
+    return ACTION_EXPLANATIONS.get(kind, "")
+
+
 @register.simple_tag
 def integration_socket_path(integration_id) -> str:
     return websocket_path(integration_id)
+
+
+def phase_views(steps: list[dict]) -> list[dict]:
+    """The snapshot's steps grouped into the user's phases, each with what the page shows first:
+    its state, the step it is on, and its one line of news. static/js/flow-page.js does the same
+    from the live model."""
+    by_name = {step["name"]: step for step in steps}
+    phases = []
+    for name, label, about, step_names in SETUP_PHASES:
+        members = [by_name[step] for step in step_names if step in by_name]
+        state = phase_state([step["state"] for step in members])
+        current = next((step for step in members if step["state"] not in FINISHED), None)
+        if current is None or current["state"] == "pending":
+            # Finished, or between two steps: the latest news is the last finished step's.
+            news = next((step["message"] for step in reversed(members) if step["state"] in FINISHED and step["message"]), "")
+        else:
+            news = current["message"] if current["state"] != "failed" else ""
+        phases.append(
+            {
+                "name": name,
+                "label": label,
+                "description": about,
+                "state": state,
+                "steps": members,
+                "current": current,
+                "news": news if state != "pending" else "",
+            }
+        )
+    return phases
+
+
+@register.filter
+def setup_phases(snapshot: dict) -> list[dict]:
+    return phase_views(snapshot["steps"])

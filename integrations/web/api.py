@@ -8,16 +8,21 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from connectors.catalogue import get_catalogue
 from connectors.fivetran import FivetranError
 from integrations.engine import dispatch
 from integrations.models import Integration
-from integrations.setup.flow import integration_create
 from integrations.setup.removal import integration_delete
-from integrations.setup.selection import SelectionError, locked_count, selectable_schemas, validate_selection
+from integrations.setup.selection import (
+    SelectionError,
+    locked_count,
+    required_tables,
+    selectable_schemas,
+    validate_selection,
+)
+from integrations.setup.starting import StartRefused, integration_start
 from integrations.state import snapshot as selectors
 from integrations.vocabulary import websocket_path
-from teams.access import team_object_or_404, user_team
+from teams.access import team_object_or_404
 
 
 def error(status: int, message: str) -> JsonResponse:
@@ -39,24 +44,16 @@ def _links(request, integration: Integration) -> dict:
     }
 
 
-def service_or_error(service_id, *, show_internal: bool):
-    """The catalogue entry a user may start, or the message explaining why not."""
-    service = get_catalogue().get(service_id) if isinstance(service_id, str) else None
-    if service is None or (service.internal and not show_internal):
-        return None, f"Unknown service {service_id!r}."
-    return service, None
-
-
-async def start_integration(request, service_id):
-    """Create the integration for the user's team and queue its first step (shared with the form)."""
+async def start_integration(request, service_id, name=None):
+    """Create the integration for the user's team and queue its first step (shared with the forms).
+    (integration, None), or (None, why not)."""
     user = await request.auser()
-    service, message = service_or_error(service_id, show_internal=settings.SHOW_INTERNAL_SERVICES)
-    if service is None:
-        return None, message
-    team = await sync_to_async(user_team)(user)
-    if team is None:
-        return None, "You are not a member of any team."
-    integration = await sync_to_async(integration_create)(team=team, user=user, service=service)
+    try:
+        integration = await sync_to_async(integration_start)(
+            user=user, service_id=service_id, name=name, show_internal=settings.SHOW_INTERNAL_SERVICES
+        )
+    except StartRefused as refused:
+        return None, str(refused)
     await dispatch.start_setup(integration.pk)
     return integration, None
 
@@ -69,7 +66,10 @@ async def integration_list_create(request):
         body = json.loads(request.body or b"{}")
     except ValueError:
         return error(400, "The body must be JSON.")
-    integration, message = await start_integration(request, body.get("service") if isinstance(body, dict) else None)
+    if not isinstance(body, dict):
+        return error(400, "The body must be a JSON object.")
+    # `name` is optional: without it the integration gets a unique default ("HubSpot 2").
+    integration, message = await start_integration(request, body.get("service"), body.get("name"))
     if integration is None:
         return error(400, message)
     return JsonResponse(_links(request, integration), status=201)
@@ -112,6 +112,7 @@ async def integration_schema(request, pk: int):
             {
                 "schemas": selectable_schemas(integration.source_schema),
                 "locked_tables": locked_count(integration.source_schema),
+                "required_tables": required_tables(integration.source_schema),
             }
         )
     try:

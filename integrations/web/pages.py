@@ -5,34 +5,41 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from connectors.catalogue import GENERIC_ICON, get_catalogue, icon_url_path
 from connectors.fivetran import FivetranError
 from integrations.engine import dispatch
 from integrations.models import Integration
-from integrations.setup.flow import STEPS
 from integrations.setup.removal import integration_delete
-from integrations.setup.selection import locked_count, selectable_schemas
+from integrations.setup.selection import deleted_count, picker_counts, picker_schemas
 from integrations.state import connect_card_return as card_return
 from integrations.state import snapshot as selectors
-from integrations.web.api import start_integration, team_integration
+from integrations.web.api import team_integration
 
 
 @login_required
 def integration_list(request):
     integrations = Integration.objects.filter(team__members=request.user).order_by("-created_at")
-    return render(request, "integrations/list.html", {"integrations": integrations})
+    catalogue = get_catalogue()
+    rows = []
+    for integration in integrations:
+        service = catalogue.get(integration.service)
+        rows.append(
+            {
+                "integration": integration,
+                # A service since removed from the catalogue still shows, by its id.
+                "service_name": service.name if service else integration.service,
+                "icon": icon_url_path(service) if service else GENERIC_ICON,
+            }
+        )
+    return render(request, "integrations/list.html", {"rows": rows})
 
 
-@require_POST
-async def integration_create_form(request):
-    if not (await request.auser()).is_authenticated:
-        return redirect(f"{reverse('login')}?next={reverse('connectors:catalogue')}")
-    integration, message = await start_integration(request, request.POST.get("service"))
-    if integration is None:
-        return HttpResponseBadRequest(message)
-    return redirect("integrations:flow", pk=integration.pk)
+def _checking_key(pk: int) -> str:
+    return f"checking-connection:{pk}"
 
 
 @require_GET
@@ -41,7 +48,19 @@ async def integration_flow(request, pk: int):
         return redirect(f"{reverse('login')}?next={request.path}")
     integration = await team_integration(request, pk)
     seq, snapshot = await sync_to_async(selectors.snapshot)(integration.pk)
-    context = {"integration": integration, "seq": seq, "snapshot": snapshot, "step_specs": STEPS}
+    # Once only, right after the Connect Card sent the user back, and only while the answer is out.
+    returned = await request.session.apop(_checking_key(integration.pk), False)
+    card = next((step for step in snapshot["steps"] if step["name"] == "connect_card"), None)
+    checking = returned and card is not None and card["state"] not in ("done", "skipped", "failed")
+    service = get_catalogue().get(integration.service)
+    context = {
+        "integration": integration,
+        "seq": seq,
+        "snapshot": snapshot,
+        "checking": checking,
+        "service": service,
+        "service_icon": static(icon_url_path(service)) if service else "",
+    }
     return await sync_to_async(render)(request, "integrations/flow.html", context)
 
 
@@ -52,10 +71,16 @@ async def integration_setup(request, pk: int):
     integration = await team_integration(request, pk)
     if integration.source_schema is None:
         return redirect("integrations:flow", pk=integration.pk)
+    service = get_catalogue().get(integration.service)
+    # An application connector's one schema is named after our generated dataset: no title for it.
+    schemas = picker_schemas(
+        integration.source_schema, schema_titles=service is None or service.requires_schema_prefix
+    )
     context = {
         "integration": integration,
-        "schemas": selectable_schemas(integration.source_schema),
-        "locked_tables": locked_count(integration.source_schema),
+        "schemas": schemas,
+        "counts": picker_counts(schemas),
+        "deleted": deleted_count(integration.source_schema),
     }
     return await sync_to_async(render)(request, "integrations/setup.html", context)
 
@@ -87,5 +112,7 @@ async def connect_card_return(request, pk: int):
     except card_return.InvalidReturn as exc:
         return HttpResponseBadRequest(str(exc))
     await dispatch.card_returned(integration.pk)
-    await sync_to_async(messages.info)(request, "Checking the connection with Fivetran…")
+    # The flow page says "checking" until Fivetran's answer arrives, not as a flash message that
+    # would outlive the check.
+    await request.session.aset(_checking_key(integration.pk), True)
     return redirect("integrations:flow", pk=integration.pk)

@@ -6,7 +6,6 @@ from integrations.web import table_pages as tables_views
 app_name = "integrations"
 urlpatterns = [
     path("", views.integration_list, name="list"),
-    path("create/", views.integration_create_form, name="create"),
     path("<int:pk>/flow/", views.integration_flow, name="flow"),
     path("<int:pk>/setup/", views.integration_setup, name="setup"),
     path("<int:pk>/delete/", views.integration_delete_form, name="delete"),

@@ -1,20 +1,22 @@
 // The set-up flow page: keeps templates/integrations/_flow.html live from the websocket.
 // State lives in one model (the snapshot's shape); every event updates the model, then `render`
 // brings the server-rendered markup in line with it. No polling: only the websocket.
+// People read three phases (vocabulary.phases); the eight protocol steps are each phase's details.
 (function () {
   "use strict";
 
   var root = document.querySelector("[data-flow]");
   if (!root || !window.FlowClient || !window.GyanaVocabulary) return;
 
-  // Labels come from the server's vocabulary (vocabulary.js, generated from Python).
-  var STEP_STATES = window.GyanaVocabulary.stepStateLabels;
-  var FLOW_STATES = window.GyanaVocabulary.integrationStateLabels;
-  var ACTIONS = {
-    connect_card: { label: "Connect your account", message: "Connect your account to continue." },
-    select_tables: { label: "Choose tables", message: "Choose the tables to sync." },
-    reconnect: { label: "Reconnect", message: "Fivetran lost access to the account: reconnect it." },
-  };
+  // Words and phases come from the server's vocabulary (vocabulary.js, generated from Python).
+  var VOCABULARY = window.GyanaVocabulary;
+  var STEP_STATES = VOCABULARY.stepStateLabels;
+  var FLOW_STATES = VOCABULARY.integrationStateLabels;
+  var PHASE_STATES = VOCABULARY.phaseStateLabels;
+  var PHASES = VOCABULARY.phases;
+  var ACTION_LABELS = VOCABULARY.actionLabels;
+  var ACTION_EXPLANATIONS = VOCABULARY.actionExplanations;
+  var FINISHED = ["done", "skipped"];
   var CONNECTION = {
     connecting: "Connecting…", live: "Live", reconnecting: "Reconnecting…", closed: "Not live",
   };
@@ -25,6 +27,7 @@
   // Server clock minus browser clock, so elapsed times do not depend on the browser's clock.
   var clockOffsetMs = Date.parse(root.getAttribute("data-rendered-at")) - Date.now() || 0;
   var announcer = root.querySelector('[data-role="announce"]');
+  var checking = root.querySelector('[data-role="checking"]');
   var previous = describe(model);
 
   function stepNamed(name) {
@@ -32,16 +35,28 @@
     return null;
   }
 
+  function finished(step) {
+    return FINISHED.indexOf(step.state) !== -1;
+  }
+
   // The step the engine is on: the first one that is neither done nor skipped (services._current_step).
   function currentStep() {
-    for (var i = 0; i < model.steps.length; i += 1) {
-      var state = model.steps[i].state;
-      if (state !== "done" && state !== "skipped") return model.steps[i];
-    }
+    for (var i = 0; i < model.steps.length; i += 1) if (!finished(model.steps[i])) return model.steps[i];
     return null;
   }
 
   // -- events -> model ----------------------------------------------------------------------------
+
+  // A step that starts again forgets what its last run said: no stale message, error or action.
+  function restart(step, time) {
+    step.state = "running";
+    step.started_at = time;
+    step.finished_at = null;
+    step.progress = null;
+    step.message = "";
+    step.error = null;
+    step.action = null;
+  }
 
   var apply = {
     snapshot: function (frame) {
@@ -50,20 +65,15 @@
     },
     "step.started": function (frame) {
       var step = stepNamed(frame.data.step);
-      step.state = "running";
+      restart(step, frame.time);
       step.attempt = frame.data.attempt;
-      step.started_at = frame.time;
-      step.finished_at = null;
-      step.progress = null;
-      step.message = "";
-      step.error = null;
-      step.action = null;
       model.state = "running";
     },
     "step.progress": function (frame) {
       var step = stepNamed(frame.data.step);
       step.state = "running";
       step.action = null;
+      step.error = null;
       step.started_at = step.started_at || frame.time;
       step.message = frame.data.message;
       step.progress = frame.data.done === null && frame.data.total === null
@@ -97,13 +107,15 @@
       model.state = "failed";
     },
     "action.required": function (frame) {
-      // The event names no step: it is always about the step the engine is on.
-      var step = currentStep();
+      // Older events name no step: then it is about the step the engine is on.
+      var step = (frame.data.step && stepNamed(frame.data.step)) || currentStep();
       if (!step) return;
       step.state = "waiting_for_user";
       step.action = { kind: frame.data.kind, url: frame.data.url };
       step.started_at = step.started_at || frame.time;
-      step.message = frame.data.message || (ACTIONS[frame.data.kind] || {}).message || "";
+      step.error = null;
+      // Fivetran's (or the step's) own words; the page adds its explanation beside them.
+      step.message = frame.data.message || "";
       model.state = "waiting_for_user";
     },
     "tables.registered": function (frame) {
@@ -128,9 +140,39 @@
     },
   };
 
+  // Once any of these arrives, Fivetran has answered the check that followed the Connect Card.
+  var ANSWERS = ["step.completed", "step.skipped", "step.failed", "action.required", "setup.failed", "setup.completed"];
+
   function completedMessage(detail) {
     if (typeof detail.tables === "number") return detail.tables + " table" + (detail.tables === 1 ? "" : "s");
     return "";
+  }
+
+  // -- phases (the same derivation as integrations/templatetags/vocabulary.py) ---------------------
+
+  function phaseState(steps) {
+    var states = steps.map(function (step) { return step.state; });
+    if (states.indexOf("failed") !== -1) return "failed";
+    if (states.indexOf("waiting_for_user") !== -1) return "waiting_for_user";
+    if (steps.every(finished)) return "done";
+    if (states.indexOf("running") !== -1 || steps.some(finished)) return "running";
+    return "pending";
+  }
+
+  function phaseView(phase) {
+    var steps = phase.steps.map(stepNamed).filter(Boolean);
+    var state = phaseState(steps);
+    var current = null;
+    for (var i = 0; i < steps.length; i += 1) if (!finished(steps[i])) { current = steps[i]; break; }
+    var news = "";
+    if (!current || current.state === "pending") {
+      for (var j = steps.length - 1; j >= 0; j -= 1) {
+        if (finished(steps[j]) && steps[j].message) { news = steps[j].message; break; }
+      }
+    } else if (current.state !== "failed") {
+      news = current.message || "";
+    }
+    return { phase: phase, state: state, current: current, news: state === "pending" ? "" : news };
   }
 
   // -- model -> markup ------------------------------------------------------------------------------
@@ -143,40 +185,66 @@
     element.hidden = !visible;
   }
 
-  function renderStep(step, isCurrent) {
-    var item = root.querySelector('[data-step="' + step.name + '"]');
+  function renderPhase(view, isCurrent) {
+    var item = root.querySelector('[data-phase="' + view.phase.name + '"]');
     if (!item) return;
-    item.className = "step step--" + step.state;
-    item.setAttribute("data-state", step.state);
+    var step = view.current;
+    item.className = "phase phase--" + view.state;
+    item.setAttribute("data-state", view.state);
     if (isCurrent) item.setAttribute("aria-current", "step");
     else item.removeAttribute("aria-current");
-    part(item, "state").textContent = STEP_STATES[step.state] || step.state;
+    part(item, "phase-state").textContent = PHASE_STATES[view.state] || view.state;
+    show(part(item, "phase-description"), view.state === "pending");
 
-    var elapsed = part(item, "elapsed");
-    elapsed.setAttribute("data-started-at", step.started_at || "");
-    elapsed.setAttribute("data-finished-at", step.finished_at || "");
-    if (step.duration_ms !== undefined) elapsed.setAttribute("data-duration-ms", step.duration_ms);
-    else elapsed.removeAttribute("data-duration-ms");
-    renderElapsed(elapsed);
+    var news = part(item, "phase-news");
+    news.textContent = view.news;
+    show(news, Boolean(view.news) && view.state !== "waiting_for_user");
 
-    var message = part(item, "message");
-    message.textContent = step.message || "";
-    show(message, Boolean(step.message) && step.state !== "failed");
-
-    renderProgress(item, step);
-
-    var error = part(item, "error");
-    error.textContent = step.error ? step.error.message : "";
-    show(error, step.state === "failed" && Boolean(step.error));
-
-    renderActions(item, step);
+    renderProgress(item, view);
+    renderAction(item, step);
+    renderProblem(item, step);
+    view.phase.steps.forEach(function (name) { renderStep(stepNamed(name)); });
   }
 
-  function renderProgress(item, step) {
-    var box = part(item, "progress");
-    var progress = step.progress;
-    var visible = Boolean(progress) && step.state !== "done" && step.state !== "skipped" &&
-      (progress.done !== null || progress.total !== null);
+  function renderAction(item, step) {
+    var box = part(item, "phase-action");
+    var waiting = Boolean(step && step.action && step.state === "waiting_for_user");
+    show(box, waiting);
+    if (!waiting) return;
+    var kind = step.action.kind;
+    // For a reconnect the message is Fivetran's own word on what went wrong: shown as such,
+    // beside the page's explanation. Otherwise the step's message, when it has one, says it best.
+    var fivetranWords = kind === "reconnect" && Boolean(step.message);
+    part(box, "action-explanation").textContent =
+      kind === "reconnect" || !step.message ? (ACTION_EXPLANATIONS[kind] || "") : step.message;
+    part(box, "action-message-text").textContent = fivetranWords ? step.message : "";
+    show(part(box, "action-message"), fivetranWords);
+    var link = part(box, "action");
+    link.href = step.action.url;
+    link.setAttribute("data-kind", kind);
+    link.textContent = ACTION_LABELS[kind] || "Continue";
+  }
+
+  function renderProblem(item, step) {
+    var box = part(item, "phase-problem");
+    var failed = Boolean(step && step.state === "failed");
+    show(box, failed);
+    if (!failed) return;
+    part(box, "problem-step").textContent = step.label;
+    var message = step.error ? step.error.message : "";
+    part(box, "problem-message-text").textContent = message;
+    show(part(box, "problem-message"), Boolean(message));
+    show(part(box, "problem-hint"), step.name === "historical_sync");
+    var retry = part(box, "retry");
+    retry.setAttribute("data-retry-step", step.name);
+    if (!retry.hasAttribute("data-busy")) retry.disabled = false;
+  }
+
+  function renderProgress(item, view) {
+    var box = part(item, "phase-progress");
+    var step = view.current;
+    var progress = step && step.state !== "failed" ? step.progress : null;
+    var visible = Boolean(progress) && (progress.done !== null || progress.total !== null);
     show(box, visible);
     if (!visible) return;
     var bar = box.querySelector("progress");
@@ -195,7 +263,7 @@
       }
       bar.max = Math.max(progress.total, 1);
       bar.value = Math.min(done, bar.max);
-      bar.setAttribute("aria-label", item.querySelector(".step__label").textContent + ": " + done + " of " + progress.total);
+      bar.setAttribute("aria-label", view.phase.label + ": " + done + " of " + progress.total);
       text.textContent = done + " of " + progress.total + unit;
     } else {
       if (bar) bar.remove();
@@ -203,37 +271,27 @@
     }
   }
 
-  function renderActions(item, step) {
-    var box = part(item, "actions");
-    var link = part(box, "action");
-    if (step.action && step.state === "waiting_for_user") {
-      if (!link) {
-        link = document.createElement("a");
-        link.className = "button button--primary";
-        link.setAttribute("data-role", "action");
-        box.insertBefore(link, box.firstChild);
-      }
-      link.href = step.action.url;
-      link.setAttribute("data-kind", step.action.kind);
-      link.textContent = (ACTIONS[step.action.kind] || { label: "Continue" }).label;
-    } else if (link) {
-      link.remove();
-    }
-    var retry = part(box, "retry");
-    if (step.state === "failed") {
-      if (!retry) {
-        retry = document.createElement("button");
-        retry.type = "button";
-        retry.className = "button";
-        retry.setAttribute("data-role", "retry");
-        retry.textContent = "Retry";
-        box.appendChild(retry);
-      }
-      retry.disabled = false;
-    } else if (retry) {
-      retry.remove();
-    }
-    show(box, Boolean(part(box, "action") || part(box, "retry")));
+  function renderStep(step) {
+    var item = root.querySelector('[data-step="' + step.name + '"]');
+    if (!item) return;
+    item.className = "step step--" + step.state;
+    item.setAttribute("data-state", step.state);
+    part(item, "state").textContent = STEP_STATES[step.state] || step.state;
+
+    var elapsed = part(item, "elapsed");
+    elapsed.setAttribute("data-started-at", step.started_at || "");
+    elapsed.setAttribute("data-finished-at", step.finished_at || "");
+    if (step.duration_ms !== undefined) elapsed.setAttribute("data-duration-ms", step.duration_ms);
+    else elapsed.removeAttribute("data-duration-ms");
+    renderElapsed(elapsed);
+
+    var message = part(item, "message");
+    message.textContent = step.message || "";
+    show(message, Boolean(step.message) && step.state !== "failed");
+
+    var error = part(item, "error");
+    error.textContent = step.error ? step.error.message : "";
+    show(error, step.state === "failed" && Boolean(step.error));
   }
 
   function renderTables() {
@@ -254,12 +312,10 @@
       var name = document.createElement("th");
       name.scope = "row";
       name.textContent = table.name;
-      var dataset = document.createElement("td");
-      dataset.textContent = table.dataset;
       var rows = document.createElement("td");
       rows.className = "numeric";
       rows.textContent = table.num_rows === null || table.num_rows === undefined ? "—" : table.num_rows.toLocaleString("en-US");
-      row.append(name, dataset, rows);
+      row.append(name, rows);
       body.appendChild(row);
     });
     show(part(section, "tables-link"), model.state === "ready");
@@ -270,15 +326,19 @@
   }
 
   function render() {
-    var current = model.state === "ready" ? null : currentStep();
-    model.steps.forEach(function (step) { renderStep(step, current !== null && step.name === current.name); });
+    var views = PHASES.map(phaseView);
+    var currentPhase = null;
+    if (model.state !== "ready") {
+      for (var i = 0; i < views.length; i += 1) if (views[i].state !== "done") { currentPhase = views[i]; break; }
+    }
+    views.forEach(function (view) { renderPhase(view, view === currentPhase); });
     var state = part(root, "flow-state");
     state.textContent = FLOW_STATES[model.state] || model.state;
     state.className = "flow-state flow-state--" + model.state;
     state.setAttribute("data-state", model.state);
     root.setAttribute("data-flow-state", model.state);
     renderTables();
-    announceChanges();
+    announceChanges(views);
   }
 
   // -- elapsed time -------------------------------------------------------------------------------
@@ -293,14 +353,14 @@
 
   function renderElapsed(element) {
     var started = Date.parse(element.getAttribute("data-started-at") || "");
-    var finished = Date.parse(element.getAttribute("data-finished-at") || "");
+    var finishedAt = Date.parse(element.getAttribute("data-finished-at") || "");
     var duration = element.getAttribute("data-duration-ms");
     if (isNaN(started) && duration === null) {
       element.hidden = true;
       return;
     }
-    var ms = duration !== null && !isNaN(finished) ? Number(duration)
-      : !isNaN(finished) ? finished - started
+    var ms = duration !== null && !isNaN(finishedAt) ? Number(duration)
+      : !isNaN(finishedAt) ? finishedAt - started
       : Date.now() + clockOffsetMs - started;
     element.hidden = false;
     element.setAttribute("datetime", "PT" + Math.max(0, Math.round(ms / 1000)) + "S");
@@ -315,22 +375,27 @@
   // -- announcements ------------------------------------------------------------------------------
 
   function describe(state) {
-    var byStep = {};
-    state.steps.forEach(function (step) { byStep[step.name] = step.state; });
-    return { flow: state.state, steps: byStep };
+    var byPhase = {};
+    PHASES.forEach(function (phase) {
+      byPhase[phase.name] = phaseState(phase.steps.map(function (name) {
+        for (var i = 0; i < state.steps.length; i += 1) if (state.steps[i].name === name) return state.steps[i];
+        return { state: "pending" };
+      }));
+    });
+    return { flow: state.state, phases: byPhase };
   }
 
   function announceChanges() {
     var now = describe(model);
     var lines = [];
-    model.steps.forEach(function (step) {
-      if (previous.steps[step.name] !== now.steps[step.name] && step.state !== "pending") {
-        var label = root.querySelector('[data-step="' + step.name + '"] .step__label').textContent;
-        lines.push(label + ": " + (STEP_STATES[step.state] || step.state).toLowerCase() + ".");
+    PHASES.forEach(function (phase) {
+      var state = now.phases[phase.name];
+      if (previous.phases[phase.name] !== state && state !== "pending") {
+        lines.push(phase.label + ": " + (PHASE_STATES[state] || state).toLowerCase() + ".");
       }
     });
     if (previous.flow !== now.flow && (now.flow === "ready" || now.flow === "failed")) {
-      lines.push(now.flow === "ready" ? "Set-up complete." : "Set-up failed.");
+      lines.push(now.flow === "ready" ? "Set-up complete." : "Set-up stopped.");
     }
     previous = now;
     if (lines.length) announcer.textContent = lines.join(" ");
@@ -357,8 +422,18 @@
   root.addEventListener("click", function (event) {
     var button = event.target.closest('[data-role="retry"]');
     if (!button) return;
-    var item = button.closest("[data-step]");
+    var box = button.closest('[data-role="phase-problem"]');
+    var problem = part(box, "retry-error");
+    var name = button.getAttribute("data-retry-step");
     button.disabled = true;
+    button.setAttribute("data-busy", "");
+    problem.hidden = true;
+    function refused(text) {
+      problem.textContent = text;
+      problem.hidden = false;
+      button.disabled = false;
+      button.removeAttribute("data-busy");
+    }
     fetch(root.getAttribute("data-retry-url"), {
       method: "POST",
       credentials: "same-origin",
@@ -366,26 +441,23 @@
       body: "{}",
     }).then(function (response) {
       return response.json().catch(function () { return {}; }).then(function (body) {
-        if (response.ok) {
-          // The engine announces the new attempt with step.started; until then show it queued.
-          var step = stepNamed(item.getAttribute("data-step"));
-          step.state = "pending";
-          step.error = null;
+        button.removeAttribute("data-busy");
+        if (!response.ok) {
+          refused(body.error || "The retry was refused (" + response.status + ").");
+          return;
+        }
+        // The engine announces the new attempt with step.started; until then show it restarting,
+        // without the failed attempt's words.
+        var step = stepNamed(name);
+        if (step && step.state === "failed") {
+          restart(step, new Date(Date.now() + clockOffsetMs).toISOString());
           step.message = "Retrying…";
           model.state = "running";
           render();
-          return;
         }
-        var error = part(item, "error");
-        error.textContent = body.error || "The retry was refused (" + response.status + ").";
-        error.hidden = false;
-        button.disabled = false;
       });
     }).catch(function () {
-      var error = part(item, "error");
-      error.textContent = "Could not reach the server; try again.";
-      error.hidden = false;
-      button.disabled = false;
+      refused("Could not reach the server; try again.");
     });
   });
 
@@ -402,9 +474,22 @@
       if (!apply[frame.type]) return;
       if (frame.type === "snapshot") clockOffsetMs = Date.parse(frame.time) - Date.now() || clockOffsetMs;
       apply[frame.type](frame);
+      if (checking && ANSWERS.indexOf(frame.type) !== -1) checking.hidden = true;
       render();
     },
   };
+
+  // Fivetran answers a check within seconds. A return from a cancelled Connect Card may bring no
+  // news at all (the same card is offered again), so after a while say what is known instead.
+  var CHECK_ANSWER_MS = 12000;
+  if (checking && !checking.hidden) {
+    setTimeout(function () {
+      if (checking.hidden) return;
+      part(checking, "checking-spinner").hidden = true;
+      part(checking, "checking-text").hidden = true;
+      part(checking, "checking-late").hidden = false;
+    }, CHECK_ANSWER_MS);
+  }
 
   var client = new window.FlowClient({
     url: root.getAttribute("data-socket-url"),

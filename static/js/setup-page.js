@@ -1,4 +1,4 @@
-// The table-selection page: filter, select all/none per schema, live counts, and saving the
+// The table-selection page: filter, select all/none per schema, one live count, and saving the
 // selection as JSON (POST /api/integrations/<id>/schema/), then back to the live flow page.
 (function () {
   "use strict";
@@ -20,17 +20,23 @@
     return count + " " + word + (count === 1 ? "" : "s");
   }
 
+  // The one count people see: tables that will be synced (chosen plus the ones Fivetran requires),
+  // of those on offer. Tables Fivetran cannot sync are shown but not counted.
+  function offered(scope) {
+    return Array.prototype.slice.call(scope.querySelectorAll('[data-table]:not([data-role-kind="unavailable"]) input[type="checkbox"]'));
+  }
+
   function updateCounts() {
-    var chosen = 0;
+    var synced = 0;
     var all = 0;
     schemas.forEach(function (schema) {
-      var inputs = boxes(schema);
+      var inputs = offered(schema);
       var checked = inputs.filter(function (input) { return input.checked; }).length;
-      schema.querySelector('[data-role="schema-count"]').textContent = checked + " of " + plural(inputs.length, "table") + " selected";
-      chosen += checked;
+      schema.querySelector('[data-role="schema-count"]').textContent = checked + " of " + inputs.length + " will be synced";
+      synced += checked;
       all += inputs.length;
     });
-    total.textContent = chosen + " of " + plural(all, "table") + " selected";
+    total.textContent = synced + " of " + plural(all, "table") + " will be synced";
   }
 
   function filter() {
@@ -54,7 +60,9 @@
   function selection() {
     var selected = {};
     schemas.forEach(function (schema) {
-      var tables = boxes(schema).filter(function (input) { return input.checked; }).map(function (input) { return input.value; });
+      // Required tables are Fivetran's to sync, not ours to send.
+      var tables = boxes(schema).filter(function (input) { return input.checked && !input.disabled; })
+        .map(function (input) { return input.value; });
       if (tables.length) selected[schema.getAttribute("data-schema")] = tables;
     });
     return selected;
@@ -81,7 +89,7 @@
     var check = button.getAttribute("data-select") === "all";
     // Only the tables the filter shows: "select all" after filtering means all of those.
     boxes(button.closest("[data-schema]")).forEach(function (input) {
-      if (!input.closest("[data-table]").hidden) input.checked = check;
+      if (!input.disabled && !input.closest("[data-table]").hidden) input.checked = check;
     });
     updateCounts();
   });

@@ -51,6 +51,54 @@ window.GyanaVocabulary = Object.freeze({
       "label": "Register the BigQuery tables"
     }
   ],
+  "phases": [
+    {
+      "name": "authorise",
+      "label": "Connect your account",
+      "description": "Fivetran asks the source for permission to read your data.",
+      "steps": [
+        "create_connection",
+        "connect_card"
+      ]
+    },
+    {
+      "name": "choose_data",
+      "label": "Choose your data",
+      "description": "Pick the tables to copy into your BigQuery warehouse.",
+      "steps": [
+        "load_schema",
+        "select_tables",
+        "update_schema"
+      ]
+    },
+    {
+      "name": "first_sync",
+      "label": "First sync",
+      "description": "Fivetran copies the history into BigQuery; this can take from minutes to hours.",
+      "steps": [
+        "start_sync",
+        "historical_sync",
+        "register_tables"
+      ]
+    }
+  ],
+  "phaseStateLabels": {
+    "pending": "Not started",
+    "running": "In progress",
+    "waiting_for_user": "Your turn",
+    "done": "Done",
+    "failed": "Stopped"
+  },
+  "actionLabels": {
+    "connect_card": "Connect your account",
+    "select_tables": "Choose tables",
+    "reconnect": "Reconnect"
+  },
+  "actionExplanations": {
+    "connect_card": "Sign in to the source on Fivetran's secure page, so Fivetran may read its data.",
+    "select_tables": "Choose which tables Fivetran copies into BigQuery.",
+    "reconnect": "Fivetran lost access to the source. Sign in again to let the sync carry on."
+  },
   "eventTypes": [
     "step.started",
     "step.progress",

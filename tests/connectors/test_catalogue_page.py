@@ -53,8 +53,8 @@ class CataloguePage(HTMLParser):
         connector = self._connector
         if connector is None:
             return
-        if tag == "form":
-            connector["form"] = attrs
+        if tag == "a":
+            connector["href"] = attrs["href"]
         elif tag == "input":
             connector["inputs"][attrs["name"]] = attrs.get("value")
         elif tag == "img":
@@ -148,18 +148,25 @@ def test_category_headings_are_readable(signed_in):
     assert b"Database</h2>" in response.content
 
 
-def test_each_connector_is_a_post_form_to_create(signed_in):
+def test_each_connector_links_to_its_connector_page_and_creates_nothing(signed_in):
     result = page(signed_in)
     hubspot = result.connectors["hubspot"]
-    assert hubspot["form"]["method"] == "post"
-    assert hubspot["form"]["action"] == "/integrations/create/"
-    assert hubspot["inputs"]["service"] == "hubspot"
-    assert hubspot["inputs"]["csrfmiddlewaretoken"]
+    assert hubspot["href"] == "/integrations/new/hubspot/"
+    assert hubspot["inputs"] == {}  # no form: a click only opens the connector page
     assert hubspot["name"] == "HubSpot"
     assert hubspot["icon"] == "/static/images/integrations/fivetran/hubspot.svg"
     for service_id, connector in result.connectors.items():
-        assert connector["inputs"]["service"] == service_id
+        assert connector["href"] == f"/integrations/new/{service_id}/"
         assert connector["name"] == get_catalogue().get(service_id).name
+
+
+def test_category_filter_works_without_javascript(signed_in):
+    result = page(signed_in, category="Finance")
+    finance = {s.id for s in get_catalogue().visible(show_internal=settings.SHOW_INTERNAL_SERVICES) if s.category == "Finance"}
+    assert result.shown() == finance
+    assert page(signed_in, category="Finance", q="stripe").shown() == {"stripe"}
+    assert page(signed_in, category="Finance", q="hubspot").empty_state_shown is True
+    assert page(signed_in, category="NoSuchCategory").shown() == page(signed_in).shown()
 
 
 def test_shows_the_service_colour(signed_in):

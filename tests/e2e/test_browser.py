@@ -14,9 +14,16 @@ from urllib.parse import urlparse
 import jsonschema
 
 from integrations.state.event_schemas import frame_schema
-
-STEP_TIMEOUT_MS = 30_000
-READY_TIMEOUT_MS = 90_000
+from tests.support.browser_steps import (
+    READY_TIMEOUT_MS,
+    STEP_TIMEOUT_MS,
+    emulator_control,
+    log_in,
+    phase,
+    start_set_up,
+    step,
+    wait_for_step_state,
+)
 
 
 class NetworkLog:
@@ -40,30 +47,8 @@ class NetworkLog:
         return self.requests[mark:]
 
 
-def log_in(context, base_url: str, username: str, password: str):
-    page = context.new_page()
-    page.goto(f"{base_url}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
-    assert "/accounts/login/" not in page.url, f"login as {username} failed"
-    return page
-
-
 def start_hubspot(page, base_url: str) -> int:
-    page.goto(f"{base_url}/integrations/new/")
-    page.click('.connector[data-service="hubspot"] button')
-    page.wait_for_url(re.compile(r"/integrations/\d+/flow/$"))
-    return int(re.search(r"/integrations/(\d+)/flow/", page.url).group(1))
-
-
-def step(page, name: str):
-    return page.locator(f'[data-step="{name}"]')
-
-
-def wait_for_step_state(page, name: str, state: str, timeout: int = STEP_TIMEOUT_MS) -> None:
-    page.wait_for_selector(f'[data-step="{name}"][data-state="{state}"]', timeout=timeout)
+    return start_set_up(page, base_url, "hubspot")
 
 
 def connect_account(page, screenshot, prefix: str) -> None:
@@ -71,7 +56,7 @@ def connect_account(page, screenshot, prefix: str) -> None:
     wait_for_step_state(page, "create_connection", "done")
     button = page.get_by_role("link", name="Connect your account")
     button.wait_for(timeout=STEP_TIMEOUT_MS)
-    assert step(page, "connect_card").get_attribute("aria-current") == "step"
+    assert phase(page, "authorise").get_attribute("aria-current") == "step"
     screenshot(page, f"{prefix}-1-connect-card")
     button.click()
     page.wait_for_url(re.compile(r"/_emulator/fivetran/connect-card/"))
@@ -88,7 +73,7 @@ def choose_tables(page, screenshot, prefix: str) -> None:
     button.click()
     page.wait_for_url(re.compile(r"/integrations/\d+/setup/$"))
     total = page.locator('[data-role="total"]')
-    assert re.match(r"\d+ of \d+ tables selected", total.inner_text())
+    assert re.match(r"\d+ of \d+ tables will be synced", total.inner_text())
     screenshot(page, f"{prefix}-3-setup")
 
 
@@ -118,20 +103,23 @@ def test_a_user_sets_up_hubspot_and_watches_it_live(chromium, live_server_proces
         page.fill('[data-role="search"]', "")
         for each in page.locator("[data-schema]").all():
             each.locator('[data-select="none"]').click()
-        assert page.locator('[data-role="total"]').inner_text().startswith("0 of ")
+        # Only the tables Fivetran requires are left.
+        assert page.locator('[data-role="total"]').inner_text().startswith(
+            f"{page.locator('[data-role-kind=required] input:checked').count()} of "
+        )
         page.get_by_role("button", name="Save and continue").click()
         error = page.locator('[data-role="error"]')
         error.wait_for()
         assert "at least one table" in error.inner_text()
         schema.locator('[data-select="all"]').click()
-        assert not page.locator('[data-role="total"]').inner_text().startswith("0 of ")
+        assert int(page.locator('[data-role="total"]').inner_text().split()[0]) > 1
 
         submit_selection(page)
         waiting_from = network.mark()
         page.wait_for_selector('[data-connection="live"]')
         wait_for_step_state(page, "select_tables", "done", timeout=5000)
         try:
-            page.wait_for_selector('[data-step="historical_sync"][data-state="running"]', timeout=STEP_TIMEOUT_MS)
+            wait_for_step_state(page, "historical_sync", "running")
             screenshot(page, "flow-4-syncing")
         except Exception:
             pass  # a fast sync may already be past it; the end state is what matters
@@ -270,17 +258,6 @@ def test_another_team_cannot_open_the_page_or_its_socket(chromium, live_server_p
         rival.close()
 
 
-def emulator_control(base_url: str, method: str, path: str, body: dict | None = None) -> dict:
-    """The mounted emulator's control API (its credentials are the embedded defaults)."""
-    import httpx
-
-    response = httpx.request(
-        method, f"{base_url}/_emulator/fivetran{path}", json=body, auth=("emulator-key", "emulator-secret"), timeout=10
-    )
-    response.raise_for_status()
-    return response.json()
-
-
 def test_a_failed_sync_shows_fivetrans_message_and_retry_finishes_it(chromium, live_server_process, screenshot):
     server = live_server_process
     context = chromium.new_context(viewport={"width": 1100, "height": 900})
@@ -298,9 +275,9 @@ def test_a_failed_sync_shows_fivetrans_message_and_retry_finishes_it(chromium, l
         choose_tables(page, screenshot, "failure")
         submit_selection(page)
         wait_for_step_state(page, "historical_sync", "failed", timeout=READY_TIMEOUT_MS)
-        failed = step(page, "historical_sync")
-        assert "failed, Fivetran is retrying" in failed.inner_text()
-        retry = failed.get_by_role("button", name="Retry")
+        failed = phase(page, "first_sync")
+        assert "failed, Fivetran is retrying" in failed.locator('[data-role="problem-message"]').inner_text()
+        retry = failed.get_by_role("button", name="Retry now")
         assert retry.is_visible()
         screenshot(page, "failure-4-failed")
 

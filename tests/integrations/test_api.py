@@ -152,6 +152,8 @@ def test_schema_lists_choosable_tables_only(alice):
     assert body == {
         "schemas": [{"name": "hubspot", "tables": [{"name": "contact", "enabled": True}, {"name": "deal", "enabled": False}]}],
         "locked_tables": 1,
+        # New in this version (compatible): which tables Fivetran always syncs, and why.
+        "required_tables": [{"schema": "hubspot", "name": "owner", "reason": "System table"}],
     }
 
 

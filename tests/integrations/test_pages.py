@@ -67,6 +67,12 @@ def step_item(html: str, name: str) -> str:
     return match.group(0)
 
 
+def phase_item(html: str, name: str) -> str:
+    match = re.search(rf'<li class="phase[^"]*" data-phase="{name}".*?</details>', html, re.S)
+    assert match, f"no phase {name} in the page"
+    return match.group(0)
+
+
 def test_flow_page_renders_every_step_from_the_snapshot(client, owner, integration):
     now = timezone.now()
     set_step(integration, "create_connection", state="done", attempt=1, started_at=now, finished_at=now)
@@ -91,12 +97,19 @@ def test_flow_page_renders_every_step_from_the_snapshot(client, owner, integrati
     for spec in STEPS:
         assert escape(spec.label) in step_item(html, spec.name)
     assert 'data-state="done"' in step_item(html, "create_connection")
-    waiting = step_item(html, "connect_card")
-    assert 'aria-current="step"' in waiting
-    assert "Waiting for you" in waiting
+    assert "Waiting for you" in step_item(html, "connect_card")
+    # People read phases: the first is theirs to act on, with the step's action as its button.
+    waiting = phase_item(html, "authorise")
+    assert 'aria-current="step"' in waiting and 'data-state="waiting_for_user"' in waiting
+    assert "Your turn" in waiting
     assert 'href="http://card.example/setup?auth=x"' in waiting and ">Connect your account</a>" in waiting
-    assert 'aria-current' not in step_item(html, "load_schema")
+    assert 'aria-current' not in phase_item(html, "choose_data")
+    assert 'data-state="pending"' in phase_item(html, "choose_data")
     assert 'data-state="pending"' in step_item(html, "load_schema")
+    # The eight steps are details on demand; the plain phase labels come first.
+    assert [label for label in re.findall(r'<h2 class="phase__label">(.*?)</h2>', html)] == [
+        "Connect your account", "Choose your data", "First sync"
+    ]
     assert "Waiting for you" in re.search(r'data-role="flow-state"[^>]*>(.*?)</span>', html, re.S).group(1)
     # The client resumes from the seq the page was rendered at, and starts from the same snapshot.
     assert f'data-seq="{Integration.objects.get(pk=integration.pk).last_seq}"' in html
@@ -120,9 +133,11 @@ def test_failed_step_shows_fivetran_message_and_retry(client, owner, integration
 
     html = client.get(f"/integrations/{integration.pk}/flow/").content.decode()
 
-    failed = step_item(html, "create_connection")
-    assert "Fivetran says: the group does not exist" in failed
-    assert 'data-role="retry"' in failed
+    assert "Fivetran says: the group does not exist" in step_item(html, "create_connection")
+    failed = phase_item(html, "authorise")
+    assert "the group does not exist" in failed and 'data-role="problem-hint" hidden' in failed
+    # Retry is the one thing to do: the primary button.
+    assert re.search(r'<button type="button" class="button button--primary" data-role="retry"', failed)
     assert f'data-retry-url="/api/integrations/{integration.pk}/retry/"' in html
 
 
@@ -135,7 +150,7 @@ def test_progress_and_ready_tables(client, owner, integration):
     client.force_login(owner[1])
 
     html = client.get(f"/integrations/{integration.pk}/flow/").content.decode()
-    running = step_item(html, "historical_sync")
+    running = phase_item(html, "first_sync")
     assert '<progress max="5" value="2"' in running and "2 of 5 tables" in running
 
     Integration.objects.filter(pk=integration.pk).update(state="ready")
@@ -163,7 +178,7 @@ def test_another_teams_user_gets_404_for_the_pages(client, integration):
     assert client.get(f"/integrations/{integration.pk + 1000}/flow/").status_code == 404
 
 
-def test_setup_page_lists_selectable_tables_and_hides_locked_ones(client, owner, integration):
+def test_setup_page_shows_required_tables_and_hides_deleted_ones(client, owner, integration):
     Integration.objects.filter(pk=integration.pk).update(source_schema=SOURCE_SCHEMA)
     client.force_login(owner[1])
 
@@ -173,9 +188,15 @@ def test_setup_page_lists_selectable_tables_and_hides_locked_ones(client, owner,
     html = response.content.decode()
     assert re.search(r'<input type="checkbox" name="crm" value="contacts" checked>', html)
     assert re.search(r'<input type="checkbox" name="crm" value="deals">', html)
-    assert "audit_log" not in html and "sync_state" not in html
-    assert 'data-schema="internal"' not in html, "a schema with only locked tables has nothing to choose"
-    assert "Fivetran always syncs 2 required tables." in html
+    # The table Fivetran requires is named, ticked and cannot be unticked; a deleted one is not offered.
+    assert re.search(r'<input type="checkbox" name="crm" value="audit_log" checked disabled aria-describedby="why-1-3">', html)
+    assert re.search(r'id="why-1-3">Required by Fivetran</span>', html)
+    assert "sync_state" not in html
+    assert 'data-schema="internal"' not in html, "a schema with only deleted tables has nothing to show"
+    assert "Fivetran always syncs 1 table: it is ticked and cannot be unticked." in html
+    assert "Not shown: 1 table deleted at the source." in html
+    # One count: what will be synced (chosen plus required), of what is offered.
+    assert "2 of 3 tables will be synced" in html
     assert f'data-api-url="/api/integrations/{integration.pk}/schema/"' in html
     assert f'data-flow-url="/integrations/{integration.pk}/flow/"' in html
     assert 'type="search"' in html

@@ -65,3 +65,42 @@ def test_the_event_schemas_load_no_client_library():
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_phases_group_every_step_once_in_order_and_reach_the_browser():
+    from integrations.vocabulary import SETUP_PHASES, STEP_NAMES, browser_vocabulary
+
+    assert [step for *_, steps in SETUP_PHASES for step in steps] == list(STEP_NAMES)
+    assert [phase["name"] for phase in browser_vocabulary()["phases"]] == [name for name, *_ in SETUP_PHASES]
+
+
+@pytest.mark.parametrize(
+    "states, expected",
+    [
+        (["pending", "pending"], "pending"),
+        (["done", "pending"], "running"),
+        (["done", "running"], "running"),
+        (["done", "waiting_for_user"], "waiting_for_user"),
+        (["done", "failed"], "failed"),
+        (["done", "skipped"], "done"),
+    ],
+)
+def test_a_phase_state_follows_its_steps(states, expected):
+    from integrations.vocabulary import phase_state
+
+    assert phase_state(states) == expected
+
+
+@pytest.mark.parametrize("script", ["flow-page.js"])
+def test_browser_code_keeps_no_copy_of_phase_or_action_words(script):
+    from integrations.vocabulary import ACTION_EXPLANATIONS, ACTION_LABELS, PHASE_STATE_LABELS, SETUP_PHASES
+
+    source = (JS / script).read_text()
+    words = [label for _name, label, _about, _steps in SETUP_PHASES]
+    words += [about for _name, _label, about, _steps in SETUP_PHASES]
+    words += [*ACTION_LABELS.values(), *ACTION_EXPLANATIONS.values(), *PHASE_STATE_LABELS.values()]
+    for text in set(words) - {"Done"}:
+        assert f'"{text}"' not in source, f"{script} hard-codes {text!r}"
+    for template in TEMPLATES.rglob("*.html"):
+        for text in (*ACTION_EXPLANATIONS.values(), *[about for _n, _l, about, _s in SETUP_PHASES]):
+            assert text not in template.read_text(), f"{template} copies {text!r}"
