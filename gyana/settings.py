@@ -80,6 +80,10 @@ SETUP_POLL_WITH_WEBHOOKS = (env.float("SETUP_POLL_FIRST_SECONDS", 60.0), env.flo
 SETUP_POLL_WITHOUT_WEBHOOKS = (env.float("SETUP_POLL_FIRST_SECONDS", 15.0), env.float("SETUP_POLL_MAX_SECONDS", 300.0))
 SETUP_HEARTBEAT_SECONDS = env.float("SETUP_HEARTBEAT_SECONDS", 30.0)
 SETUP_TABLES_GRACE_SECONDS = env.float("SETUP_TABLES_GRACE_SECONDS", 1800.0)
+# How often the tables landing in BigQuery are looked at during the historical sync (a metadata
+# listing, no Fivetran call): while someone watches the set-up, and while nobody does.
+SETUP_LANDING_SECONDS = env.float("SETUP_LANDING_SECONDS", 10.0)
+SETUP_LANDING_IDLE_SECONDS = env.float("SETUP_LANDING_IDLE_SECONDS", 300.0)
 
 # A name (INFO, debug) or a number; a typo would otherwise surface as a bare ValueError from logging.
 log_level = env.log_level("LOG_LEVEL", "INFO")

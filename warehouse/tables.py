@@ -109,18 +109,30 @@ def _get_metadata(client: bigquery.Client, reference: str) -> TableMetadata | No
         return None
 
 
-async def count_landed(expected: Mapping[str, Collection[str]]) -> int:
-    """How many of the expected tables exist in BigQuery now."""
+async def newly_landed(expected: Mapping[str, Collection[str]], known: Collection[str]) -> list[TableMetadata]:
+    """Expected tables that exist in BigQuery now and are not in `known` ("dataset.table"), with their
+    metadata: one listing per dataset page, and one tables.get per newly landed table only."""
+    wanted = _wanted(expected)
     client = await asyncio.to_thread(bigquery_client)  # credentials may read files or the network
+    loop = asyncio.get_running_loop()
+    pool = ThreadPoolExecutor(max_workers=METADATA_WORKERS, thread_name_prefix="bq-landing")
     try:
-        landed = 0
-        for dataset, names in _wanted(expected).items():
-            if not names:
-                continue
+        found: list[TableMetadata] = []
+        for dataset in sorted(wanted):
+            names = wanted[dataset]
             async for page in _pages(client, f"{client.project}.{dataset}"):
-                landed += sum(1 for item in page if item.table_id in names)
-        return landed
+                references = [
+                    f"{client.project}.{dataset}.{item.table_id}"
+                    for item in page
+                    if item.table_id in names and f"{dataset}.{item.table_id}" not in known
+                ]
+                metadata = await asyncio.gather(
+                    *(loop.run_in_executor(pool, _get_metadata, client, reference) for reference in references)
+                )
+                found.extend(meta for meta in metadata if meta is not None)
+        return found
     finally:
+        pool.shutdown(wait=False, cancel_futures=True)
         await asyncio.to_thread(client.close)
 
 

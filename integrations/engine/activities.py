@@ -16,7 +16,9 @@ import contextlib
 import logging
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.db import close_old_connections
+from django.utils import timezone
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -26,6 +28,7 @@ from integrations.models import Integration, SetupStep
 from integrations.setup.flow import STEP_BY_NAME
 from integrations.setup.outcomes import CheckAgain, Done, Failed, Skipped, StepContext, WaitForUser
 from integrations.setup.removal import integration_delete
+from integrations.setup.steps import watch_landing as watch_landed_tables
 from integrations.state import transitions
 from integrations.state.events import publish
 from integrations.state.transitions import Conflict
@@ -80,29 +83,52 @@ async def run_setup_step(run: m.StepRun) -> m.StepResult:
         except Integration.DoesNotExist:
             return m.StepResult("gone")
 
-        async def report(done=None, total=None, unit="", message=""):
-            await publish(
-                await _db(transitions.step_progress)(step.pk, done=done, total=total, unit=unit, message=message)
-            )
-
-        async def save_scratch(scratch: dict) -> None:
-            await _db(transitions.step_save_scratch)(step.pk, scratch=scratch)
-            step.scratch = scratch
-
-        context = StepContext(integration=integration, step=step, report=report, save_scratch=save_scratch)
+        context = _context(integration, step)
         try:
             outcome = await STEP_BY_NAME[step.name].run(context)
         except Integration.DoesNotExist:
             return m.StepResult("gone")
         except FivetranError as error:
             if is_transient(error):
-                await report(message=f"Fivetran is not answering ({error.message or error.code}); trying again.")
+                await context.report(message=f"Fivetran is not answering ({error.message or error.code}); trying again.")
                 raise ApplicationError(
                     f"Fivetran: {error.message or error.code}", type="FivetranUnavailable"
                 ) from error
             outcome = Failed(error.code or "fivetran_error", error.message or str(error))
             logger.info("step %s of integration %s: Fivetran refused (%s)", step.name, run.integration_id, error)
         return await _apply(step, outcome)
+
+
+def _context(integration: Integration, step: SetupStep) -> StepContext:
+    async def report(done=None, total=None, unit="", message=""):
+        await publish(await _db(transitions.step_progress)(step.pk, done=done, total=total, unit=unit, message=message))
+
+    async def save_scratch(scratch: dict) -> None:
+        await _db(transitions.step_save_scratch)(step.pk, scratch=scratch)
+        step.scratch = scratch
+
+    return StepContext(integration=integration, step=step, report=report, save_scratch=save_scratch)
+
+
+@activity.defn(name=m.WATCH_LANDING)
+async def watch_landing(run: m.StepRun) -> float:
+    """Report the tables landed so far; answer when to look again: soon while someone watches the
+    set-up (a socket is open), slowly otherwise. Best effort: a failed look fails nothing."""
+    async with _heartbeating():
+        try:
+            step = await _db(SetupStep.objects.get)(integration_id=run.integration_id, name=run.step)
+            integration = await _db(Integration.objects.get)(pk=run.integration_id)
+        except (SetupStep.DoesNotExist, Integration.DoesNotExist):
+            return settings.SETUP_LANDING_IDLE_SECONDS
+        if step.state == SetupStep.State.RUNNING:
+            try:
+                await watch_landed_tables(_context(integration, step))
+            except Exception:
+                logger.warning("could not look at the tables landing for integration %s", run.integration_id, exc_info=True)
+        watched = integration.watched_at is not None and (
+            timezone.now() - integration.watched_at
+        ).total_seconds() <= 2 * settings.SETUP_HEARTBEAT_SECONDS + 5
+        return settings.SETUP_LANDING_SECONDS if watched else settings.SETUP_LANDING_IDLE_SECONDS
 
 
 async def _apply(step: SetupStep, outcome) -> m.StepResult:
@@ -191,4 +217,4 @@ async def abandon_setup(integration_id: int) -> None:
     await _db(close_old_connections)()
 
 
-ACTIVITIES = (run_setup_step, record_selection, restart_failed_step, record_step_failure, abandon_setup)
+ACTIVITIES = (run_setup_step, watch_landing, record_selection, restart_failed_step, record_step_failure, abandon_setup)

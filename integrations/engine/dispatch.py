@@ -16,6 +16,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from gyana.temporal.client import get_client
 from integrations.engine import messages as m
 from integrations.engine.workflow import IntegrationSetup
+from integrations.models import Integration
 
 logger = logging.getLogger(__name__)
 
@@ -30,8 +31,13 @@ class Refused(Exception):
         self.conflict = conflict
 
 
+async def workflow_id_of(integration_id: int) -> str:
+    schema_name = await Integration.objects.values_list("schema_name", flat=True).aget(pk=integration_id)
+    return m.workflow_id(integration_id, schema_name)
+
+
 async def _handle(integration_id: int) -> WorkflowHandle:
-    return (await get_client()).get_workflow_handle(m.workflow_id(integration_id))
+    return (await get_client()).get_workflow_handle(await workflow_id_of(integration_id))
 
 
 async def start_setup(integration_id: int) -> None:
@@ -41,11 +47,12 @@ async def start_setup(integration_id: int) -> None:
         integration_id=integration_id,
         abandon_after_seconds=settings.SETUP_ABANDON_HOURS * 3600,
         heartbeat_timeout_seconds=settings.SETUP_ACTIVITY_HEARTBEAT_SECONDS,
+        landing_seconds=settings.SETUP_LANDING_SECONDS,
     )
     await (await get_client()).start_workflow(
         IntegrationSetup.run,
         params,
-        id=m.workflow_id(integration_id),
+        id=await workflow_id_of(integration_id),
         task_queue=settings.TEMPORAL_TASK_QUEUE,
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
     )

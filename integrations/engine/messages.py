@@ -14,6 +14,11 @@ RECORD_SELECTION = "record_selection"
 RESTART_STEP = "restart_failed_step"
 RECORD_FAILURE = "record_step_failure"
 ABANDON = "abandon_setup"
+WATCH_LANDING = "watch_landing"
+
+# workflow.patched() ids: each marks a change of the workflow's commands, so that histories
+# recorded before it replay on the old path.
+PATCH_WATCH_LANDING = "watch-landing-during-historical-sync"
 
 # Error types an activity raises that retrying cannot fix (ApplicationError.type, non-retryable).
 INTEGRATION_GONE = "IntegrationGone"
@@ -29,9 +34,11 @@ NOT_WAITING = "NotWaiting"  # 409: the set-up is not at that point
 BAD_REQUEST = "BadRequest"  # 400: the input is wrong
 
 
-def workflow_id(integration_id: int) -> str:
-    """One workflow per integration: Temporal refuses a second start with the same id."""
-    return f"integration-{integration_id}"
+def workflow_id(integration_id: int, schema_name: str) -> str:
+    """One workflow per integration: Temporal refuses a second start with the same id. The schema
+    name (unique, drawn at random) makes it unique per database too: a Temporal namespace may
+    outlive a database (a restored backup, a second environment) whose ids start again at 1."""
+    return f"integration-{integration_id}-{schema_name}"
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,9 @@ class SetupParams:
     # Settings the workflow needs, fixed when it starts (workflow code cannot read Django settings).
     abandon_after_seconds: float
     heartbeat_timeout_seconds: float = 60.0
+    # The first look at the tables landing while the historical sync runs; the activity then says
+    # when to look again (sooner while someone watches the set-up).
+    landing_seconds: float = 10.0
 
 
 @dataclass(frozen=True)

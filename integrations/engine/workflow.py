@@ -124,7 +124,10 @@ class IntegrationSetup:
                 await self._wait_for_user(result.action, timeout)
                 continue
             # check_again: Fivetran is working; look again on the step's own backoff, or when told.
-            await self._sleep_unless_nudged(result.after_seconds or 60.0)
+            if step == "historical_sync" and workflow.patched(m.PATCH_WATCH_LANDING):
+                await self._watch_landing_until(result.after_seconds or 60.0, params.landing_seconds)
+            else:
+                await self._sleep_unless_nudged(result.after_seconds or 60.0)
 
     async def _wait_for_user(self, action: str, timeout: float | None) -> None:
         self.waiting_for = action
@@ -150,6 +153,29 @@ class IntegrationSetup:
         finally:
             self.failed = False
             self.retry_taken = False
+
+    async def _watch_landing_until(self, timeout: float, first_look: float) -> None:
+        """Until Fivetran's status is due again (or the webhook rings): look at the tables landing in
+        BigQuery, a cheap metadata listing, every few seconds while someone watches, slowly otherwise."""
+        due = workflow.now() + timedelta(seconds=timeout)
+        interval = first_look
+        while (left := (due - workflow.now()).total_seconds()) > 0:
+            try:
+                await workflow.wait_condition(lambda: self.nudged, timeout=min(left, interval))
+            except asyncio.TimeoutError:
+                pass
+            else:
+                self.nudged = False
+                return
+            if (due - workflow.now()).total_seconds() <= 0:
+                return
+            interval = await workflow.execute_activity(
+                m.WATCH_LANDING,
+                m.StepRun(self.integration_id, "historical_sync"),
+                result_type=float,
+                start_to_close_timeout=BOOKKEEPING_TIMEOUT,
+                retry_policy=BOOKKEEPING_RETRY,
+            )
 
     async def _sleep_unless_nudged(self, timeout: float | None) -> None:
         try:

@@ -16,6 +16,7 @@ from connectors.catalogue import get_catalogue
 from connectors.fivetran import SchemaConfig, get_client
 from integrations.models import Integration
 from integrations.setup.datasets import destination_tables
+from integrations.setup.landing import landing_progress
 from integrations.setup.outcomes import CheckAgain, Done, Failed, Skipped, StepContext, WaitForUser
 from integrations.setup.sync_status import SyncVerdict, assess
 from integrations.state import connect_card_return
@@ -23,7 +24,6 @@ from integrations.state import transitions as services
 from integrations.state.events import isoformat
 from integrations.state.tables import register_tables
 from integrations.wording import counted
-from warehouse.tables import count_landed
 
 SCHEMA_PROGRESS_SECONDS = 10
 # A Connect Card link lives one day (docs/reference/fivetran-api.md §2.2); offer a new one before it dies.
@@ -233,14 +233,23 @@ async def historical_sync(ctx: StepContext):
     if timezone.now() - datetime.fromisoformat(clock_started_at) >= timedelta(seconds=settings.SETUP_SYNC_TIMEOUT_SECONDS):
         # Never treat a timeout as success (the first implementation registered tables anyway).
         return Failed("sync_timeout", "The historical sync did not finish in time.", retryable=True)
-    expected = integration.destination_tables or {}
-    total = sum(len(tables) for tables in expected.values())
-    landed = await count_landed(expected)
-    await ctx.report(done=landed, total=total, unit="tables", message=verdict.message)
+    landed, total, line, scratch = await landing_progress(integration.destination_tables or {}, scratch)
+    scratch["status_message"] = verdict.message
+    await ctx.report(done=landed, total=total, unit="tables", message=" ".join(filter(None, (verdict.message, line))))
     first, longest = _poll_intervals()
     interval = min(longest, scratch.get("interval", first / 2) * 2)
     scratch["interval"] = interval
     return CheckAgain(interval, scratch=scratch)
+
+
+async def watch_landing(ctx: StepContext) -> None:
+    """Between two looks at Fivetran's status: which tables have landed since (BigQuery metadata
+    only, no Fivetran call), reported with the last status Fivetran gave."""
+    landed, total, line, scratch = await landing_progress(ctx.integration.destination_tables or {}, dict(ctx.scratch))
+    if scratch != ctx.scratch:
+        await ctx.save_scratch(scratch)
+    message = " ".join(filter(None, (scratch.get("status_message", ""), line)))
+    await ctx.report(done=landed, total=total, unit="tables", message=message)
 
 
 async def register_tables_step(ctx: StepContext):

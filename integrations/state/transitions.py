@@ -226,3 +226,8 @@ def step_retry(integration_id: int) -> Events:
 def integration_update(integration_id: int, **fields) -> Integration:
     Integration.objects.filter(pk=integration_id).update(updated_at=_now(), **fields)
     return Integration.objects.get(pk=integration_id)
+
+
+def integration_watched(integration_id: int) -> None:
+    """A socket is watching this integration (on connect, then every heartbeat)."""
+    Integration.objects.filter(pk=integration_id).update(watched_at=_now())

@@ -10,6 +10,12 @@ from integrations.setup.starting import default_name
 from teams.models import Team
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def temporal_queue(temporal_settings, temporal_task_queue, settings):
+    """Confirming starts the set-up's workflow: on a task queue of this test's own, which no worker runs."""
+    settings.TEMPORAL_TASK_QUEUE = temporal_task_queue
 URL = "/integrations/new/hubspot/"
 
 

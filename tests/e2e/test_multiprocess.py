@@ -144,14 +144,17 @@ def is_action(kind: str):
     return lambda frame: frame.get("type") == "action.required" and frame["data"]["kind"] == kind
 
 
-async def worker_running(integration_id: int, step: str, timeout: float = 20.0) -> int:
+async def worker_running(database_url: str, integration_id: int, step: str, timeout: float = 20.0) -> int:
     """The pid of the worker running `step` of the integration's workflow (Temporal's own record)."""
     from temporalio.client import Client
 
     from gyana.temporal.client import connect_options
 
     client = await Client.connect(**connect_options())
-    handle = client.get_workflow_handle(workflow_id(integration_id))
+    (schema_name,), = await asyncio.to_thread(
+        query, database_url, "SELECT schema_name FROM integrations_integration WHERE id = %s", integration_id
+    )
+    handle = client.get_workflow_handle(workflow_id(integration_id, schema_name))
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for pending in (await handle.describe()).raw_description.pending_activities:
@@ -207,7 +210,7 @@ async def test_two_daphnes_two_workers_one_killed_mid_step(deployment, flow_emul
             back = await client.get(return_url)
             assert back.status_code == 302, back.text
 
-            pid = await worker_running(integration_id, "load_schema")
+            pid = await worker_running(database_url, integration_id, "load_schema")
             victim = next(worker for worker in workers if worker.pid == pid)
             survivor = next(worker for worker in workers if worker is not victim)
             await until_fault_taken(flow_emulator)  # the worker's schema read has reached the emulator

@@ -13,7 +13,7 @@ from asgiref.sync import sync_to_async
 
 from gyana.temporal.client import get_client
 from integrations.engine import dispatch
-from integrations.engine.messages import workflow_id
+from integrations.engine.dispatch import workflow_id_of
 from tests.support.flow_fixtures import Driver, new_integration
 from tests.support.paths import FIXTURES
 from tests.support.replay import record_history
@@ -31,7 +31,7 @@ async def start(team_user, service_id: str) -> Driver:
 
 async def finish_and_record(driver: Driver, name: str) -> None:
     await driver.until_state("ready")
-    handle = (await get_client()).get_workflow_handle(workflow_id(driver.integration_id))
+    handle = (await get_client()).get_workflow_handle(await workflow_id_of(driver.integration_id))
     await handle.result()
     await record_history(handle, HISTORIES / f"{name}.json")
 

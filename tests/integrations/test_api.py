@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.test import AsyncClient, Client
 
 from gyana.temporal.client import get_client
-from integrations.engine.messages import workflow_id
+from integrations.engine.dispatch import workflow_id_of
 from integrations.models import Integration, SetupStep
 from teams.models import Team
 from tests.support.flow_fixtures import Driver
@@ -68,7 +68,7 @@ def test_create_answers_at_once_with_links(alice):
     assert list(integration.steps.values_list("name", flat=True))[0] == "create_connection"
 
     async def running_workflow():
-        return await (await get_client()).get_workflow_handle(workflow_id(integration.pk)).describe()
+        return await (await get_client()).get_workflow_handle(await workflow_id_of(integration.pk)).describe()
 
     description = async_to_sync(running_workflow)()
     assert description.workflow_type == "IntegrationSetup" and description.status.name == "RUNNING"
@@ -267,7 +267,7 @@ def test_webhook_signature_of_the_worked_example():
 
 def signals_received(pk: int) -> list[str]:
     async def history():
-        handle = (await get_client()).get_workflow_handle(workflow_id(pk))
+        handle = (await get_client()).get_workflow_handle(await workflow_id_of(pk))
         return [
             event.workflow_execution_signaled_event_attributes.signal_name
             for event in (await handle.fetch_history()).events

@@ -11,7 +11,7 @@ from asgiref.sync import sync_to_async
 from django.utils import timezone
 
 from integrations.engine import dispatch
-from integrations.engine.messages import workflow_id
+from integrations.engine.dispatch import workflow_id_of
 from integrations.models import Integration, SetupStep, Table
 from integrations.setup.removal import integration_delete
 from integrations.state import connect_card_return
@@ -306,7 +306,7 @@ async def test_a_connect_card_about_to_expire_is_replaced(flow_settings, flow_em
     driver = await start(team_user, "hubspot")
     integration = await driver.until_waiting("connect_card")
     # The workflow looks again on a durable timer before the link dies (a card lives one day).
-    handle = temporal_client.get_workflow_handle(workflow_id(integration.pk))
+    handle = temporal_client.get_workflow_handle(await workflow_id_of(integration.pk))
     for _ in range(100):  # the step wrote "waiting" just before the workflow set its timer
         history = await handle.fetch_history()
         timers = [e.timer_started_event_attributes.start_to_fire_timeout.ToTimedelta() for e in history.events
@@ -345,3 +345,52 @@ async def test_time_waiting_for_a_reconnect_does_not_count_against_the_sync_limi
     integration = await driver.until_state("ready", "failed")
     step = await integration.steps.aget(name="historical_sync")
     assert integration.state == "ready", (step.error_code, step.error_message)
+
+
+@pytest.fixture
+def slow_emulator(flow_settings, bigquery_standin, tmp_path):
+    """An emulator whose historical sync takes long enough to watch tables land one by one."""
+    from connectors import fivetran
+    from tests.support.fivetran_fixtures import running_emulator
+
+    with running_emulator(
+        tmp_path, sync_seconds=6, bigquery_endpoint=bigquery_standin.endpoint, bigquery_project=bigquery_standin.project
+    ) as emulator:
+        flow_settings.FIVETRAN_API_URL = emulator.api_url
+        fivetran._clients.clear()
+        yield emulator
+        fivetran._clients.clear()
+
+
+async def test_tables_land_one_by_one_while_someone_watches(flow_settings, slow_emulator, team_user):
+    """With webhooks on, Fivetran's status is looked at rarely (the first look, then after a minute or
+    the webhook); in between the page still sees the tables arrive, from BigQuery's metadata alone."""
+    flow_settings.FIVETRAN_WEBHOOK_SECRET = "whsec_landing"  # the slow fallback timer of a webhook set-up
+    flow_settings.SETUP_POLL_WITH_WEBHOOKS = (60.0, 600.0)
+    flow_settings.SETUP_LANDING_SECONDS = 0.3
+    driver = await start(team_user, "hubspot")
+    await sync_to_async(services.integration_watched)(driver.integration_id)  # as an open socket does
+    integration = await driver.until_waiting("connect_card")
+    await driver.return_from_card(slow_emulator)
+    await driver.until_waiting("select_tables")
+    await driver.choose_tables()
+
+    async def several_landed(integration):
+        step = await integration.steps.aget(name="historical_sync")
+        return (step.progress_done or 0) >= 4
+
+    await driver.run_until(several_landed, timeout=60)
+    progress = [e["data"] for e in await driver.events() if e["type"] == "step.progress" and e["data"]["step"] == "historical_sync"]
+    counts = [p["done"] for p in progress]
+    assert counts == sorted(counts) and len(set(counts)) >= 3, progress  # n of m moves, never back
+    assert len({p["total"] for p in progress}) == 1  # one honest total
+    assert any("Landed:" in p["message"] and "rows)" in p["message"] for p in progress)
+    status_calls = [r for r in slow_emulator.requests() if r["method"] == "GET" and r["path"].endswith(integration.connection_id)]
+    assert len(status_calls) <= 4, status_calls  # the landing is watched without asking Fivetran
+    # The emulator cannot reach this test's webhook endpoint: ring as its sync_end webhook would.
+    for _ in range(60):
+        await dispatch.fivetran_changed(driver.integration_id)
+        if (await driver.state()).state == "ready":
+            break
+        await asyncio.sleep(1)
+    assert (await driver.state()).state == "ready"

@@ -16,7 +16,7 @@ from teams.models import Team
 from tests.support.bigquery_fixtures import MANY_TABLES, create_tables, unique_name
 from tests.support.paths import FIVETRAN_FIXTURES as FIXTURES
 from warehouse.bigquery import call_options
-from warehouse.tables import TableMetadata, count_landed, is_system_table, standard_sql_type
+from warehouse.tables import TableMetadata, is_system_table, newly_landed, standard_sql_type
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -135,19 +135,20 @@ async def test_late_tables_are_missing_then_registered(bigquery_settings, standi
     # Nothing yet: not even the dataset.
     registration = await register_tables(integration, expected)
     assert registration.registered == [] and registration.missing == [f"{dataset}.contact", f"{dataset}.deal"]
-    assert await count_landed(expected) == 0
+    assert await newly_landed(expected, known=set()) == []
 
     await sync_to_async(create_tables)(standin_client, dataset, ["contact"])
     registration = await register_tables(integration, expected)
     assert [t.name for t in registration.registered] == ["contact"]
     assert registration.missing == [f"{dataset}.deal"]
-    assert await count_landed(expected) == 1
+    assert [meta.name for meta in await newly_landed(expected, known=set())] == ["contact"]
 
     await sync_to_async(create_tables)(standin_client, dataset, ["deal"])
     registration = await register_tables(integration, expected)
     assert [t.name for t in registration.registered] == ["contact", "deal"]
     assert registration.missing == []
-    assert await count_landed(expected) == 2
+    # Only what is new since the last look, with its metadata (rows) read once.
+    assert [meta.name for meta in await newly_landed(expected, known={f"{dataset}.contact"})] == ["deal"]
 
 
 async def test_a_removed_table_loses_its_row(bigquery_settings, standin_client):
