@@ -45,6 +45,8 @@ class Integration(models.Model):
     source_schema = models.JSONField(null=True, blank=True)
     # What should land in BigQuery after the schema update: {"<dataset>": ["<table>", ...]}.
     destination_tables = models.JSONField(null=True, blank=True)
+    # Fivetran's reason for the last failed sync, from its signed sync_end webhook (its own words).
+    last_sync_reason = models.TextField(blank=True, default="")
     # When a socket last watched this integration: the tables landing are looked at more often then.
     watched_at = models.DateTimeField(null=True, blank=True)
     # Last event seq handed out; incremented in the same transaction as the event row.

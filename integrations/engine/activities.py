@@ -28,6 +28,7 @@ from integrations.models import Integration, SetupStep
 from integrations.setup.flow import STEP_BY_NAME
 from integrations.setup.outcomes import CheckAgain, Done, Failed, Skipped, StepContext, WaitForUser
 from integrations.setup.removal import integration_delete
+from integrations.setup.selection import required_tables
 from integrations.setup.steps import watch_landing as watch_landed_tables
 from integrations.state import transitions
 from integrations.state.events import publish
@@ -169,7 +170,11 @@ def _selectable(source_schema: dict | None) -> dict[str, list[str]]:
 async def record_selection(selection: m.Selection) -> bool:
     """Save the person's table choice and finish select_tables; False when it was saved already."""
     try:
-        events = await _db(transitions.selection_record)(selection.integration_id, selection.tables)
+        source_schema = await _db(Integration.objects.values_list("source_schema", flat=True).get)(
+            pk=selection.integration_id
+        )
+        required = len(required_tables(source_schema or {"schemas": []}))
+        events = await _db(transitions.selection_record)(selection.integration_id, selection.tables, required=required)
     except Integration.DoesNotExist:
         raise _gone(selection.integration_id) from None
     except Conflict:

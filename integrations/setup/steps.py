@@ -18,6 +18,7 @@ from integrations.models import Integration
 from integrations.setup.datasets import destination_tables
 from integrations.setup.landing import landing_progress
 from integrations.setup.outcomes import CheckAgain, Done, Failed, Skipped, StepContext, WaitForUser
+from integrations.setup.selection import picker_counts, picker_schemas
 from integrations.setup.sync_status import SyncVerdict, assess
 from integrations.state import connect_card_return
 from integrations.state import transitions as services
@@ -122,7 +123,8 @@ async def create_connection(ctx: StepContext):
             await client.delete_connection(connection.id)
             raise
     connection_id = ctx.integration.connection_id
-    return Done(detail={"connection_id": connection_id}, message=f"Connection {connection_id} created, paused")
+    # The id stays in the event's detail (for developers); people read what happened.
+    return Done(detail={"connection_id": connection_id}, message="Fivetran connection created; nothing syncs until you say so")
 
 
 async def connect_card(ctx: StepContext):
@@ -150,7 +152,9 @@ async def load_schema(ctx: StepContext):
     await _save(ctx, source_schema=summary)
     tables = sum(len(schema["tables"]) for schema in summary["schemas"])
     schemas = len(summary["schemas"])
-    return Done(detail={"schemas": schemas, "tables": tables}, message=f"{counted(tables, 'table')} in {counted(schemas, 'schema')}")
+    # The same count the table picker shows: tables that can be synced (deleted ones are not).
+    offered = picker_counts(picker_schemas(summary))["offered"]
+    return Done(detail={"schemas": schemas, "tables": tables}, message=f"{counted(offered, 'table')} found")
 
 
 async def select_tables(ctx: StepContext):
@@ -192,6 +196,14 @@ async def start_sync(ctx: StepContext):
     return Done(message="Sync started")
 
 
+def _with_reason(message: str, integration: Integration) -> str:
+    """Fivetran's own reason (from its signed sync_end webhook) after our words, when it has one."""
+    reason = (integration.last_sync_reason or "").strip()
+    if not reason or reason in message:
+        return message
+    return f"{message} Fivetran says: {reason}"
+
+
 def _poll_intervals() -> tuple[float, float]:
     # With webhooks Fivetran rings us; the timer is only the fallback, so it can be slower.
     if settings.FIVETRAN_WEBHOOK_SECRET:
@@ -203,6 +215,14 @@ async def historical_sync(ctx: StepContext):
     integration = ctx.integration
     client = get_client()
     connection = await client.get_connection(integration.connection_id)
+    if ctx.step.attempt > 1 and not ctx.scratch.get("retry_requested"):
+        # A person pressed Retry: failures before it are not this attempt's, and Fivetran is asked
+        # for a new sync now rather than on its own schedule.
+        await _save(ctx, baseline_failed_at=connection.failed_at)
+        await client.sync(integration.connection_id)
+        await ctx.save_scratch({**ctx.scratch, "retry_requested": True})
+        await ctx.report(message="Retrying the sync now.")
+        integration = ctx.integration
     verdict = assess(
         connection,
         baseline_succeeded_at=integration.baseline_succeeded_at,
@@ -217,7 +237,7 @@ async def historical_sync(ctx: StepContext):
         scratch["resume_after_reconnect"] = True
         await ctx.save_scratch(scratch)
         card_uri = await _current_card(ctx)
-        return WaitForUser("reconnect", card_uri, verdict.message, recheck_after=CARD_LIFETIME.total_seconds())
+        return WaitForUser("reconnect", card_uri, _with_reason(verdict.message, integration), recheck_after=CARD_LIFETIME.total_seconds())
     if scratch.pop("resume_after_reconnect", False):
         # Fivetran would retry on its own schedule, possibly hours away: the user is here now.
         await client.sync(integration.connection_id)
@@ -226,7 +246,9 @@ async def historical_sync(ctx: StepContext):
         failures.add(isoformat(connection.failed_at))
         scratch["failures"] = sorted(failures)
         if len(failures) >= settings.SETUP_SYNC_FAILURE_LIMIT:
-            return Failed("sync_failed", f"{verdict.message} ({len(failures)} failed attempts)", retryable=True)
+            return Failed(
+                "sync_failed", _with_reason(f"{verdict.message} ({len(failures)} failed attempts)", integration), retryable=True
+            )
     if verdict.verdict is SyncVerdict.PAUSED:
         await client.set_paused(integration.connection_id, False)
     clock_started_at = scratch.setdefault("clock_started_at", isoformat(timezone.now()))

@@ -152,7 +152,8 @@ def step_complete(step_id: int, *, detail: dict, message: str = "", extra_events
 def step_wait_for_user(step_id: int, *, kind: str, url: str, message: str = "") -> Events:
     step = _locked_step(step_id)
     action = {"kind": kind, "url": url}
-    unchanged = step.state == Step.WAITING_FOR_USER and step.scratch.get("action") == action
+    # A new message (the user came back without finishing the card) is news even on the same link.
+    unchanged = step.state == Step.WAITING_FOR_USER and step.scratch.get("action") == action and step.message == message
     step.state = Step.WAITING_FOR_USER
     step.message = message
     step.scratch = {**step.scratch, "action": action}
@@ -194,13 +195,14 @@ def current_step(integration_id: int) -> SetupStep | None:
 
 
 @transaction.atomic
-def selection_record(integration_id: int, selected: dict[str, list[str]]) -> Events:
+def selection_record(integration_id: int, selected: dict[str, list[str]], *, required: int = 0) -> Events:
+    """The person's choice; `required` tables Fivetran syncs anyway count too (the picker's one count)."""
     step = current_step(integration_id)
     if step is None or step.name != "select_tables" or step.state != Step.WAITING_FOR_USER:
         raise Conflict("This integration is not waiting for a table selection.")
     Integration.objects.filter(pk=integration_id).update(selection=selected)
-    count = sum(len(tables) for tables in selected.values())
-    return step_complete(step.pk, detail={"tables": count}, message=f"{counted(count, 'table')} selected")
+    count = sum(len(tables) for tables in selected.values()) + required
+    return step_complete(step.pk, detail={"tables": count}, message=f"{counted(count, 'table')} chosen")
 
 
 @transaction.atomic
@@ -231,3 +233,8 @@ def integration_update(integration_id: int, **fields) -> Integration:
 def integration_watched(integration_id: int) -> None:
     """A socket is watching this integration (on connect, then every heartbeat)."""
     Integration.objects.filter(pk=integration_id).update(watched_at=_now())
+
+
+def sync_reason_record(connection_id: str, reason: str) -> None:
+    """Fivetran's words for a failed sync (its signed sync_end webhook): shown with the failure."""
+    Integration.objects.filter(connection_id=connection_id).update(last_sync_reason=reason[:2000])

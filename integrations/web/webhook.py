@@ -6,6 +6,7 @@ import hmac
 import json
 import logging
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -13,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from integrations.engine import dispatch
 from integrations.models import Integration
+from integrations.state import transitions
 
 logger = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Fivetran-Signature-256"
@@ -54,8 +56,24 @@ async def fivetran_webhook(request):
     logger.info("fivetran webhook %s for %s", payload.get("event"), connection_id)
     integration_id = await _integration_of(connection_id) if isinstance(connection_id, str) and connection_id else None
     if integration_id is not None:
+        reason = _failure_reason(payload)
+        if reason:
+            await sync_to_async(transitions.sync_reason_record)(connection_id, reason)
         await dispatch.fivetran_changed(integration_id)
     return HttpResponse(status=204)
+
+
+def _failure_reason(payload: dict) -> str:
+    """Fivetran's words for a failed sync, which its status endpoint does not give. Only words: what
+    the sync's state is, the workflow reads from Fivetran's status itself."""
+    data = payload.get("data")
+    if payload.get("event") != "sync_end" or not isinstance(data, dict):
+        return ""
+    reason = data.get("reason")
+    # FAILURE, FAILURE_WITH_TASK, FAILED (some clients' spelling), CANCELED: all but these two fail.
+    if str(data.get("status", "")).upper() not in ("SUCCESSFUL", "RESCHEDULED") and isinstance(reason, str):
+        return reason
+    return ""
 
 
 async def _integration_of(connection_id: str) -> int | None:

@@ -67,3 +67,12 @@ async def test_record_a_broken_then_reconnected_set_up(flow_settings, flow_emula
     await driver.until_waiting("historical_sync")
     await driver.return_from_card(flow_emulator)
     await finish_and_record(driver, "broken_then_reconnected")
+
+
+async def test_record_a_set_up_watched_while_its_tables_land(flow_settings, flow_emulator, team_user):
+    """After the watch-landing patch: landing looks between the status polls."""
+    flow_settings.SETUP_POLL_WITHOUT_WEBHOOKS = (1.0, 1.0)
+    flow_settings.SETUP_LANDING_SECONDS = 0.1
+    driver = await start(team_user, "hubspot")
+    await connect_and_choose(driver, flow_emulator)
+    await finish_and_record(driver, "complete_watched_landing")

@@ -201,10 +201,17 @@ async def test_a_sync_that_never_finishes_times_out_as_a_failure(flow_settings, 
 
 async def test_a_broken_connection_asks_to_reconnect_then_completes(flow_settings, flow_emulator, team_user):
     driver = await start(team_user, "salesforce")
-    await through_table_choice(driver, flow_emulator, "break")
+    integration = await driver.until_waiting("connect_card")
+    # Fivetran's sync_end webhook gives its words for the break (the status endpoint does not).
+    await sync_to_async(services.sync_reason_record)(integration.connection_id, "access token was revoked")
+    flow_emulator.fault("break", connection_id=integration.connection_id)
+    await driver.return_from_card(flow_emulator)
+    await driver.until_waiting("select_tables")
+    await driver.choose_tables()
     await driver.until_waiting("historical_sync")
     actions = [e["data"] for e in await driver.events() if e["type"] == "action.required"]
     assert actions[-1]["kind"] == "reconnect"
+    assert "Fivetran says: access token was revoked" in actions[-1]["message"]
     await driver.return_from_card(flow_emulator)
     await driver.until_state("ready")
 

@@ -14,7 +14,10 @@ HISTORIES = sorted((FIXTURES / "temporal").glob("*.json"))
 
 
 def test_the_recorded_scenarios_are_there():
-    assert {path.stem for path in HISTORIES} >= {"complete", "failed_then_retried", "broken_then_reconnected"}
+    assert {path.stem for path in HISTORIES} >= {
+        "complete", "failed_then_retried", "broken_then_reconnected",  # before the watch-landing patch
+        "complete_watched_landing",  # after it
+    }
     for path in HISTORIES:
         assert load_history(path).events, path
 

@@ -91,3 +91,20 @@ def test_the_same_signed_object_still_nudges_the_waiting_sync(waiting_sync, monk
     response = post(f'{{"event": "sync_end", "connector_id": "{CONNECTION_ID}"}}'.encode())
     assert response.status_code == 204
     assert nudged == [waiting_sync.pk]
+
+
+def test_a_failed_syncs_reason_is_kept_in_fivetrans_words(waiting_sync, monkeypatch):
+    async def record(integration_id):
+        return True
+
+    monkeypatch.setattr(dispatch, "fivetran_changed", record)
+    body = (
+        f'{{"event": "sync_end", "connector_id": "{CONNECTION_ID}", '
+        '"data": {"status": "FAILURE_WITH_TASK", "reason": "access token was revoked", "taskType": "reconnect"}}'
+    ).encode()
+    assert post(body).status_code == 204
+    assert Integration.objects.get(pk=waiting_sync.pk).last_sync_reason == "access token was revoked"
+    # A successful sync's webhook carries no failure words and changes nothing.
+    ok = f'{{"event": "sync_end", "connector_id": "{CONNECTION_ID}", "data": {{"status": "SUCCESSFUL"}}}}'.encode()
+    assert post(ok).status_code == 204
+    assert Integration.objects.get(pk=waiting_sync.pk).last_sync_reason == "access token was revoked"
