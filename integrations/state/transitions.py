@@ -46,20 +46,25 @@ def _duration_ms(start, end) -> int | None:
 # -- transitions made by the set-up activities -----------------------------------------------------------
 
 
+def _start_attempt(step: SetupStep) -> IntegrationEvent:
+    """The step's next attempt starts afresh: running, nothing left of the last attempt's words."""
+    step.state = Step.RUNNING
+    step.attempt += 1
+    step.started_at = _now()
+    step.finished_at = None
+    step.error_code = step.error_message = step.message = ""
+    step.progress_done = step.progress_total = None
+    step.progress_unit = ""
+    step.save()
+    return append_event(step.integration_id, "step.started", {"step": step.name, "attempt": step.attempt})
+
+
 @transaction.atomic
 def step_begin(step_id: int) -> tuple[SetupStep, Events]:
     step = _locked_step(step_id)
     events = []
     if step.state == Step.PENDING:
-        step.state = Step.RUNNING
-        step.attempt += 1
-        step.started_at = _now()
-        step.finished_at = None
-        step.error_code = step.error_message = step.message = ""
-        step.progress_done = step.progress_total = None
-        step.progress_unit = ""
-        step.save()
-        events.append(append_event(step.integration_id, "step.started", {"step": step.name, "attempt": step.attempt}))
+        events.append(_start_attempt(step))
         _set_state(step.integration_id, State.RUNNING)
     return step, events
 
@@ -211,17 +216,10 @@ def step_retry(integration_id: int) -> Events:
     step = current_step(integration_id)
     if step is None or step.state != Step.FAILED:
         raise Conflict("No step of this integration has failed.")
-    step.state = Step.RUNNING
-    step.attempt += 1
-    step.started_at = _now()
-    step.finished_at = None
-    step.error_code = step.error_message = step.message = ""
-    step.progress_done = step.progress_total = None
-    step.progress_unit = ""
     step.scratch = {}
-    step.save()
+    event = _start_attempt(step)
     _set_state(integration_id, State.RUNNING)
-    return [append_event(integration_id, "step.started", {"step": step.name, "attempt": step.attempt})]
+    return [event]
 
 
 @transaction.atomic

@@ -9,12 +9,11 @@ its end and writes the finished workflow's history as JSON.
 """
 
 import pytest
-from asgiref.sync import sync_to_async
 
 from gyana.temporal.client import get_client
 from integrations.engine import dispatch
 from integrations.engine.dispatch import workflow_id_of
-from tests.support.flow_fixtures import Driver, new_integration
+from tests.support.flow_fixtures import Driver, start_setup
 from tests.support.paths import FIXTURES
 from tests.support.replay import record_history
 
@@ -23,10 +22,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 HISTORIES = FIXTURES / "temporal"
 
 
-async def start(team_user, service_id: str) -> Driver:
-    integration = await sync_to_async(new_integration)(*team_user, service_id)
-    await dispatch.start_setup(integration.pk)
-    return Driver(integration.pk)
+start = start_setup
 
 
 async def finish_and_record(driver: Driver, name: str) -> None:
@@ -37,12 +33,7 @@ async def finish_and_record(driver: Driver, name: str) -> None:
 
 
 async def connect_and_choose(driver: Driver, emulator, fault: str | None = None, **options) -> None:
-    integration = await driver.until_waiting("connect_card")
-    if fault:
-        emulator.fault(fault, connection_id=integration.connection_id, **options)
-    await driver.return_from_card(emulator)
-    await driver.until_waiting("select_tables")
-    await driver.choose_tables()
+    await driver.connect_and_choose(emulator, fault, **options)
 
 
 async def test_record_a_complete_set_up(flow_settings, flow_emulator, team_user):

@@ -17,7 +17,7 @@ from integrations.setup.removal import integration_delete
 from integrations.state import connect_card_return
 from integrations.state import transitions as services
 from integrations.state.event_schemas import frame_schema
-from tests.support.flow_fixtures import Driver, new_integration
+from tests.support.flow_fixtures import Driver, start_setup
 from warehouse.bigquery import make_client
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("setup_worker_running")]
@@ -32,11 +32,7 @@ def types(events: list[dict]) -> list[str]:
     return [event["type"] for event in events]
 
 
-async def start(team_user, service_id: str) -> Driver:
-    team, user = team_user
-    integration = await sync_to_async(new_integration)(team, user, service_id)
-    await dispatch.start_setup(integration.pk)
-    return Driver(integration.pk)
+start = start_setup
 
 
 def connections_named(emulator, schema_name: str) -> list[dict]:
@@ -149,13 +145,7 @@ async def test_create_survives_rate_limit_and_server_errors(flow_settings, flow_
 
 
 async def through_table_choice(driver: Driver, emulator, fault: str | None = None, **options) -> None:
-    """Connect (with an optional fault injected on the new connection) and choose every table."""
-    integration = await driver.until_waiting("connect_card")
-    if fault:
-        emulator.fault(fault, connection_id=integration.connection_id, **options)
-    await driver.return_from_card(emulator)
-    await driver.until_waiting("select_tables")
-    await driver.choose_tables()
+    await driver.connect_and_choose(emulator, fault, **options)
 
 
 async def test_a_failed_sync_is_shown_as_retrying_then_completes(flow_settings, flow_emulator, team_user):

@@ -81,6 +81,14 @@ async def setup_worker_running(flow_settings, temporal_settings, temporal_task_q
     await running.stop()
 
 
+async def start_setup(team_user, service_id: str) -> "Driver":
+    """Create an integration and start its workflow, as the connector page does."""
+    team, user = team_user
+    integration = await sync_to_async(new_integration)(team, user, service_id)
+    await dispatch.start_setup(integration.pk)
+    return Driver(integration.pk)
+
+
 class Driver:
     """Follows one integration's set-up, run by its workflow, until it reaches a state."""
 
@@ -138,6 +146,15 @@ class Driver:
         token = parse_qs(urlparse(redirect_uri).query)["token"][0]
         await sync_to_async(connect_card_return.connect_card_returned)(self.integration_id, token)
         await dispatch.card_returned(self.integration_id)
+
+    async def connect_and_choose(self, emulator, fault: str | None = None, **options) -> None:
+        """Connect (with an optional fault injected on the new connection) and choose every table."""
+        integration = await self.until_waiting("connect_card")
+        if fault:
+            emulator.fault(fault, connection_id=integration.connection_id, **options)
+        await self.return_from_card(emulator)
+        await self.until_waiting("select_tables")
+        await self.choose_tables()
 
     async def choose_tables(self, selected: dict | None = None) -> dict:
         integration = await self.state()
