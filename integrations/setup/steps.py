@@ -239,8 +239,16 @@ async def historical_sync(ctx: StepContext):
         card_uri = await _current_card(ctx)
         return WaitForUser("reconnect", card_uri, _with_reason(verdict.message, integration), recheck_after=CARD_LIFETIME.total_seconds())
     if scratch.pop("resume_after_reconnect", False):
-        # Fivetran would retry on its own schedule, possibly hours away: the user is here now.
+        # Fivetran would retry on its own schedule, possibly hours away: the user is here now. The
+        # failure that broke the connection is behind us: it must not read as "failed, retrying".
+        await _save(ctx, baseline_failed_at=connection.failed_at)
+        integration = ctx.integration
         await client.sync(integration.connection_id)
+        verdict = assess(
+            connection,
+            baseline_succeeded_at=integration.baseline_succeeded_at,
+            baseline_failed_at=integration.baseline_failed_at,
+        )
     if verdict.verdict is SyncVerdict.FAILED_RETRYING:
         failures = set(scratch.get("failures", []))
         failures.add(isoformat(connection.failed_at))

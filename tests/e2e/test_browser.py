@@ -157,6 +157,11 @@ def test_a_user_sets_up_hubspot_and_watches_it_live(chromium, live_server_proces
         }
         for frame in network.frames:
             jsonschema.validate(frame, frame_schema(frame["type"]))
+        # While the history was copied the page saw the tables land, n of m moving up, with their rows.
+        landing = [f["data"] for f in network.frames if f["type"] == "step.progress" and f["data"]["step"] == "historical_sync"]
+        assert any("Landed:" in (data["message"] or "") and "rows)" in data["message"] for data in landing), landing
+        counts = [data["done"] for data in landing if data["done"] is not None]
+        assert counts == sorted(counts) and len(set(counts)) >= 2, landing
         # Nothing came from anywhere but this server: no CDN.
         assert all(url.startswith(server.base_url) for _, url, _ in network.requests), network.requests
     except Exception:

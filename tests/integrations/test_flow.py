@@ -204,6 +204,10 @@ async def test_a_broken_connection_asks_to_reconnect_then_completes(flow_setting
     assert "Fivetran says: access token was revoked" in actions[-1]["message"]
     await driver.return_from_card(flow_emulator)
     await driver.until_state("ready")
+    # The failure that broke it is behind the user once they reconnected: not "failed, retrying".
+    reconnected_at = [e["seq"] for e in await driver.events() if e["type"] == "action.required"][-1]
+    after = [e["data"]["message"] for e in await driver.events() if e["type"] == "step.progress" and e["seq"] > reconnected_at]
+    assert not [message for message in after if "retrying" in message], after
 
 
 async def test_a_rescheduled_sync_says_why_and_completes(flow_settings, flow_emulator, team_user):

@@ -70,6 +70,7 @@ def _server_env(var_dir: Path, port: int, bigquery) -> dict:
         SETUP_POLL_FIRST_SECONDS="1",
         SETUP_POLL_MAX_SECONDS="2",
         SETUP_TABLES_GRACE_SECONDS="10",
+        SETUP_LANDING_SECONDS="0.5",  # a watched set-up shows its tables landing within the 3 s sync
         # Ports of their own: PORT + 33 may be any other test's free port.
         TEMPORAL_DEV_PORT=str(free_port()),
         TEMPORAL_DEV_UI_PORT=str(free_port()),
