@@ -237,7 +237,10 @@ async def historical_sync(ctx: StepContext):
         scratch["resume_after_reconnect"] = True
         await ctx.save_scratch(scratch)
         card_uri = await _current_card(ctx)
-        return WaitForUser("reconnect", card_uri, _with_reason(verdict.message, integration), recheck_after=CARD_LIFETIME.total_seconds())
+        # The page shows this as Fivetran's words: its reason for the break when its webhook gave one,
+        # else its task's own text.
+        words = (integration.last_sync_reason or "").strip() or verdict.message
+        return WaitForUser("reconnect", card_uri, words, recheck_after=CARD_LIFETIME.total_seconds())
     if scratch.pop("resume_after_reconnect", False):
         # Fivetran would retry on its own schedule, possibly hours away: the user is here now. The
         # failure that broke the connection is behind us: it must not read as "failed, retrying".
