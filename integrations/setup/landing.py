@@ -3,7 +3,7 @@ with their rows and an "n of m tables" that moves, instead of a bar that jumps f
 
 Fivetran gives no percentage for a historical sync, but it writes each table into the destination
 as it finishes it: a metadata listing of the expected datasets says which have landed. Each table's
-row count is read once, when it first appears (scratch["landed"] remembers it).
+row count is read when it first appears, and again while it shows none (scratch["landed"]).
 """
 
 from __future__ import annotations
@@ -17,10 +17,13 @@ async def landing_progress(expected: dict[str, list[str]], scratch: dict) -> tup
     """(landed, expected, a line naming the latest landed tables with their rows, the new scratch)."""
     known: dict[str, int | None] = dict(scratch.get("landed") or {})
     latest: list[str] = list(scratch.get("latest") or [])
-    for meta in await newly_landed(expected, set(known)):
+    # A table seen with no rows yet may still be loading: read it again until its rows show.
+    settled = {key for key, rows in known.items() if rows}
+    for meta in await newly_landed(expected, settled):
         key = f"{meta.dataset}.{meta.name}"
+        if key not in known:
+            latest.append(key)
         known[key] = meta.num_rows
-        latest.append(key)
     latest = latest[-LATEST_SHOWN:]
     line = ""
     if latest:
