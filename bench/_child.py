@@ -9,7 +9,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 # Settings the parent's environment must not leak into a bench.
-OWN_PREFIXES = ("DATABASE_", "REDIS_", "FIVETRAN_", "SETUP_", "BIGQUERY_", "VAR_DIR")
+OWN_PREFIXES = ("DATABASE_", "REDIS_", "FIVETRAN_", "SETUP_", "BIGQUERY_", "TEMPORAL_", "PUBLIC_URL", "VAR_DIR")
 
 
 def run_in_child(module: str, **env_overrides: str) -> None:
@@ -24,6 +24,6 @@ def run_in_child(module: str, **env_overrides: str) -> None:
             DEBUG="1",
             LOG_LEVEL="WARNING",
             PYTHONUNBUFFERED="1",
-            **env_overrides,
         )
+        env.update(env_overrides)
         subprocess.run([sys.executable, "-m", module, "--run"], cwd=REPO, env=env, check=True)
