@@ -156,7 +156,8 @@ async def _ask_temporal(ids: list[int], since: float = 0.0) -> Health:
     from temporalio.api.enums.v1 import EventType, PendingActivityState, TimeoutType
 
     from gyana.temporal.client import get_client
-    from integrations.engine.messages import FIVETRAN_CHANGED, workflow_id
+    from integrations.engine.dispatch import workflow_id_of
+    from integrations.engine.messages import FIVETRAN_CHANGED
 
     client = await get_client()
     asked = random.Random(7).sample(ids, min(len(ids), ASK_AT_MOST))
@@ -168,7 +169,7 @@ async def _ask_temporal(ids: list[int], since: float = 0.0) -> Health:
         return stamp.ToDatetime().timestamp()
 
     async def ask(integration_id: int) -> None:
-        handle = client.get_workflow_handle(workflow_id(integration_id))
+        handle = client.get_workflow_handle(await workflow_id_of(integration_id))
         async with semaphore:
             description = (await handle.describe()).raw_description
             history = await handle.fetch_history()
