@@ -170,20 +170,26 @@ def test_cancelling_the_connect_card_ends_the_checking_notice(chromium, live_ser
         context.close()
 
 
+def set_up_with_a_fault(page, base_url: str, name: str, fault: dict) -> dict:
+    """Start a HubSpot set-up, inject `fault` on its new connection, connect and choose the tables."""
+    start_set_up(page, base_url, "hubspot", unique(name))
+    wait_for_step_state(page, "connect_card", "waiting_for_user")
+    connection = newest_connection(base_url)
+    emulator_control(base_url, "POST", "/_control/faults", {**fault, "connection_id": connection["id"]})
+    phase(page, "authorise").get_by_role("link", name="Connect your account").click()
+    fill_connect_card(page)
+    phase(page, "choose_data").get_by_role("link", name="Choose tables").click()
+    page.get_by_role("button", name="Save and continue").click()
+    page.wait_for_url(re.compile(r"/flow/$"))
+    return connection
+
+
 def test_a_broken_connection_asks_to_reconnect_with_fivetrans_words(chromium, live_server_process, screenshot):
     server = live_server_process
     context = chromium.new_context(viewport={"width": 1280, "height": 900})
     try:
         page = log_in(context, server.base_url, "demo", "demo")
-        start_set_up(page, server.base_url, "hubspot", unique("Broken"))
-        wait_for_step_state(page, "connect_card", "waiting_for_user")
-        connection = newest_connection(server.base_url)
-        emulator_control(server.base_url, "POST", "/_control/faults", {"kind": "break", "connection_id": connection["id"], "times": 1})
-        phase(page, "authorise").get_by_role("link", name="Connect your account").click()
-        fill_connect_card(page)
-        phase(page, "choose_data").get_by_role("link", name="Choose tables").click()
-        page.get_by_role("button", name="Save and continue").click()
-        page.wait_for_url(re.compile(r"/flow/$"))
+        connection = set_up_with_a_fault(page, server.base_url, "Broken", {"kind": "break", "times": 1})
 
         sync = phase(page, "first_sync")
         reconnect = sync.get_by_role("link", name="Reconnect")
@@ -218,15 +224,7 @@ def test_retry_is_the_primary_action_and_drops_the_failed_attempts_words(chromiu
     context = chromium.new_context(viewport={"width": 1280, "height": 900})
     try:
         page = log_in(context, server.base_url, "demo", "demo")
-        start_set_up(page, server.base_url, "hubspot", unique("Failing"))
-        wait_for_step_state(page, "connect_card", "waiting_for_user")
-        connection = newest_connection(server.base_url)
-        emulator_control(server.base_url, "POST", "/_control/faults", {"kind": "fail_sync", "connection_id": connection["id"], "times": 50})
-        phase(page, "authorise").get_by_role("link", name="Connect your account").click()
-        fill_connect_card(page)
-        phase(page, "choose_data").get_by_role("link", name="Choose tables").click()
-        page.get_by_role("button", name="Save and continue").click()
-        page.wait_for_url(re.compile(r"/flow/$"))
+        set_up_with_a_fault(page, server.base_url, "Failing", {"kind": "fail_sync", "times": 50})
 
         sync = phase(page, "first_sync")
         retry = sync.get_by_role("button", name="Retry now")
