@@ -16,8 +16,9 @@ the signed return and the card_returned signal as the return page sends them, ev
 with the select_tables Update), and the figures for 5,000 are projected from measured slopes,
 printed as projections:
   - worker: its RSS grows with the workflows held in its sticky cache, which the SDK bounds
-    (max_cached_workflows, read from the SDK: the product does not set it); beyond the bound more
-    waiting flows cost replays instead of memory;
+    (max_cached_workflows: the product's TEMPORAL_MAX_CACHED_WORKFLOWS); beyond the bound more
+    waiting flows cost replays instead of memory, so BENCH_FLOWS above the bound measures a worker
+    that evicts;
   - dev server: its state (in memory here) grows with every workflow, so linearly.
 
 Phases (the emulator's historical syncs never finish; webhooks on, FIVETRAN_WEBHOOK_SECRET set; one
@@ -54,7 +55,6 @@ memory (its RSS holds all of it).
 from __future__ import annotations
 
 import asyncio
-import inspect
 import os
 import random
 import sys
@@ -267,7 +267,6 @@ def _fill(stack, team, user, count: int) -> tuple[list[int], float, dict[int, fl
 
 
 def _run() -> None:
-    from temporalio.worker import Worker
 
     from bench._stack import bench_account, rss_mb, running_stack, temporal_worker, verdict
 
@@ -276,7 +275,9 @@ def _run() -> None:
     wake_rate = float(os.environ.get("BENCH_FLOWS_WAKE_RATE", str(round(PROJECTED_FLOWS / POLL_MAX, 1))))
     fresh = min(count, int(os.environ.get("BENCH_FLOWS_FRESH", "50")))
     first, longest = POLL_FIRST / scale, POLL_MAX / scale
-    cache = inspect.signature(Worker).parameters["max_cached_workflows"].default
+    from django.conf import settings
+
+    cache = settings.TEMPORAL_MAX_CACHED_WORKFLOWS
     var_dir = Path(os.environ["VAR_DIR"])
     day = str(FILL_FALLBACK)
     one_day = dict(SETUP_POLL_FIRST_SECONDS=day, SETUP_POLL_MAX_SECONDS=day)

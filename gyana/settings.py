@@ -109,6 +109,11 @@ TEMPORAL_TLS_SERVER_NAME = env.str("TEMPORAL_TLS_SERVER_NAME", None)
 temporal_tls = env.bool("TEMPORAL_TLS", None)
 # How long a stopping worker (SIGTERM, Ctrl-C) lets running activities finish before cancelling them.
 TEMPORAL_WORKER_DRAIN_SECONDS = env.float("TEMPORAL_WORKER_DRAIN_SECONDS", 30.0)
+# Workflows a worker keeps in memory between their tasks (the SDK's sticky cache; its default is
+# 1,000). Set-ups wait for minutes to hours between tasks, so most cached ones are idle: a woken
+# workflow that was evicted is replayed from its short history instead, which costs milliseconds,
+# while each cached one costs about a quarter of a megabyte.
+TEMPORAL_MAX_CACHED_WORKFLOWS = env.int("TEMPORAL_MAX_CACHED_WORKFLOWS", 200)
 # A set-up left on the Connect Card this long deletes its own Fivetran connection (and itself).
 SETUP_ABANDON_HOURS = env.float("SETUP_ABANDON_HOURS", 24.0)
 # A set-up activity that stops heartbeating this long is taken to have lost its worker and runs again.

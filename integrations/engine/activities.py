@@ -36,7 +36,7 @@ from integrations.state.transitions import Conflict
 
 logger = logging.getLogger(__name__)
 
-HEARTBEAT_EVERY_SECONDS = 5.0
+HEARTBEAT_EVERY_SECONDS = 5.0  # at most; a third of the heartbeat timeout when that is shorter
 
 
 def _db(fn):
@@ -57,10 +57,14 @@ def _gone(integration_id: int) -> ApplicationError:
 async def _heartbeating():
     """Heartbeat while the activity works, so a dead worker is noticed within the heartbeat timeout."""
 
+    timeout = activity.info().heartbeat_timeout
+    # Three beats per timeout: a live worker never looks dead, even when one beat is late.
+    every = min(HEARTBEAT_EVERY_SECONDS, timeout.total_seconds() / 3) if timeout else HEARTBEAT_EVERY_SECONDS
+
     async def beat() -> None:
         while True:
             activity.heartbeat()
-            await asyncio.sleep(HEARTBEAT_EVERY_SECONDS)
+            await asyncio.sleep(every)
 
     task = asyncio.ensure_future(beat())
     try:

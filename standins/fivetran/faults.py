@@ -22,6 +22,8 @@ class Fault:
     status: int = 503
     delay: float = 0.0
     path: str | None = None
+    method: str | None = None  # only requests of this HTTP method
+    after: bool = False  # `slow`: the operation happens at once, its answer is held `delay` seconds
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -46,6 +48,8 @@ class Faults:
                 status=int(body.get("status", 503)),
                 delay=float(body.get("delay", 0)),
                 path=body.get("path"),
+                method=str(body["method"]).upper() if body.get("method") else None,
+                after=bool(body.get("after", False)),
             )
         except (TypeError, ValueError) as exc:
             raise bad_request(f"Invalid fault: {exc}") from exc
@@ -66,11 +70,13 @@ class Faults:
             self._faults.remove(fault)
         return fault
 
-    def take_api_fault(self, path: str) -> Fault | None:
+    def take_api_fault(self, path: str, method: str = "GET") -> Fault | None:
         """The fault for an API request, matched to a connection by any path segment equal to its id."""
         segments = set(path.split("/"))
         for fault in self._faults:
             if fault.kind not in API_KINDS:
+                continue
+            if fault.method is not None and fault.method != method:
                 continue
             if fault.connection_id is not None and fault.connection_id not in segments:
                 continue

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -568,6 +569,33 @@ def test_faults_can_target_a_connection_or_a_path(api):
     assert api.delete("/_control/faults").status_code == 200
     assert api.get("/v1/groups").status_code == 200
     assert api.post("/_control/faults", json={"kind": "nope"}).status_code == 400
+
+
+def test_faults_can_target_a_method(api):
+    one = create(api)
+    add_fault(api, kind="server_error", connection_id=one["id"], method="patch")
+    assert api.get(f"/v1/connections/{one['id']}").status_code == 200
+    assert api.patch(f"/v1/connections/{one['id']}", json={"paused": True}).status_code == 503
+    assert api.patch(f"/v1/connections/{one['id']}", json={"paused": True}).status_code == 200
+
+
+def test_slow_after_performs_the_operation_before_the_late_answer(api):
+    schema = unique("late")
+    add_fault(api, kind="slow", path="/v1/connections", method="POST", after=True, delay=1.0)
+    answered = []
+
+    def create_late():
+        answered.append(api.post("/v1/connections", json={"group_id": GROUP, "service": "hubspot", "config": {"schema": schema}}))
+
+    caller = threading.Thread(target=create_late)
+    started = time.monotonic()
+    caller.start()
+    # The connection exists while its creator still waits for the answer.
+    wait_for(lambda: api.get("/v1/connections", params={"group_id": GROUP, "schema": schema}).json()["data"]["items"],
+             what="the connection, before the answer")
+    assert not answered
+    caller.join()
+    assert answered[0].status_code == 201 and time.monotonic() - started >= 1.0
 
 
 def test_lose_response_performs_the_operation_then_answers_504(api):
