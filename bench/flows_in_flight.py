@@ -275,9 +275,6 @@ def _run() -> None:
     wake_rate = float(os.environ.get("BENCH_FLOWS_WAKE_RATE", str(round(PROJECTED_FLOWS / POLL_MAX, 1))))
     fresh = min(count, int(os.environ.get("BENCH_FLOWS_FRESH", "50")))
     first, longest = POLL_FIRST / scale, POLL_MAX / scale
-    from django.conf import settings
-
-    cache = settings.TEMPORAL_MAX_CACHED_WORKFLOWS
     var_dir = Path(os.environ["VAR_DIR"])
     day = str(FILL_FALLBACK)
     one_day = dict(SETUP_POLL_FIRST_SECONDS=day, SETUP_POLL_MAX_SECONDS=day)
@@ -285,6 +282,9 @@ def _run() -> None:
     hour = 3600 / scale
 
     with running_stack(var_dir, FIVETRAN_WEBHOOK_SECRET=WEBHOOK_SECRET) as stack:
+        from django.conf import settings  # read once the stack has pointed the settings at itself
+
+        cache = settings.TEMPORAL_MAX_CACHED_WORKFLOWS
         team, user = bench_account()
         server_idle = rss_mb(stack.temporal.pid)[0]
         print(f"{count} set-ups through the real workflow to the historical sync, webhooks on; SQLite, dev server "

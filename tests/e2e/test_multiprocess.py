@@ -1,8 +1,8 @@
-"""The scaled deployment as real processes: two daphnes and two `temporal_worker`s on PostgreSQL,
-Redis and Temporal, the Fivetran emulator landing tables in the BigQuery stand-in. A websocket on
-daphne A watches a set-up driven through daphne B while the worker running a step is killed with
-SIGKILL in the middle of it: Temporal notices the missing heartbeat and the other worker runs the
-step again."""
+"""The scaled deployment as real processes: two daphnes and `temporal_worker`s on PostgreSQL, Redis
+and Temporal, the Fivetran emulator landing tables in the BigQuery stand-in. A websocket on daphne A
+watches a set-up driven through daphne B while, in every one of its eight steps, the worker running
+it is killed with SIGKILL in the middle of it (a replacement is started each time, as a supervisor
+would): Temporal notices the missing heartbeat and another worker runs the step again."""
 
 import asyncio
 import json
@@ -35,7 +35,7 @@ from tests.support.process_fixtures import (
 from tests.support.services import free_port
 
 REDIS_DB = 13  # this test's own logical database: no other test's channel-layer keys
-SLOW_SECONDS = 6.0  # the schema read the killed worker is stuck in
+SLOW_SECONDS = 6.0  # the Fivetran call the killed worker is stuck in
 HEARTBEAT_SECONDS = 2.0
 USERNAME, PASSWORD = "mp-user", "mp-password-123"
 
@@ -94,7 +94,8 @@ def deployment(postgres_url, redis_url, flow_emulator, bigquery_standin, tempora
             wait_http(daphne_b)
             for worker in workers:
                 wait_log(worker, "Temporal worker started")
-            yield {"db": database_url, "a": daphne_a, "b": daphne_b, "workers": workers}
+            yield {"db": database_url, "a": daphne_a, "b": daphne_b, "workers": workers, "spawned": processes,
+                   "env": env, "log_dir": tmp_path}
         finally:
             for process in processes:
                 process.stop()
@@ -144,8 +145,7 @@ def is_action(kind: str):
     return lambda frame: frame.get("type") == "action.required" and frame["data"]["kind"] == kind
 
 
-async def worker_running(database_url: str, integration_id: int, step: str, timeout: float = 20.0) -> int:
-    """The pid of the worker running `step` of the integration's workflow (Temporal's own record)."""
+async def workflow_handle(database_url: str, integration_id: int):
     from temporalio.client import Client
 
     from gyana.temporal.client import connect_options
@@ -154,17 +154,31 @@ async def worker_running(database_url: str, integration_id: int, step: str, time
     (schema_name,), = await asyncio.to_thread(
         query, database_url, "SELECT schema_name FROM integrations_integration WHERE id = %s", integration_id
     )
-    handle = client.get_workflow_handle(workflow_id(integration_id, schema_name))
+    return client.get_workflow_handle(workflow_id(integration_id, schema_name))
+
+
+async def activity_worker(handle, timeout: float = 30.0) -> int:
+    """The pid of the worker running the workflow's activity now (Temporal's own record)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for pending in (await handle.describe()).raw_description.pending_activities:
             if pending.last_worker_identity and pending.state == 2:  # STARTED
                 return int(pending.last_worker_identity.split("@", 1)[0])
         await asyncio.sleep(0.05)
-    raise AssertionError(f"no worker ever ran {step}")
+    raise AssertionError("no worker ever ran the activity")
 
 
-async def until_fault_taken(emulator, timeout: float = 10.0) -> None:
+async def workflow_worker(handle) -> int:
+    """The pid of the worker that ran the workflow's last task: the one holding it in its cache."""
+    pid = None
+    async for event in handle.fetch_history_events():
+        if event.HasField("workflow_task_started_event_attributes"):
+            pid = int(event.workflow_task_started_event_attributes.identity.split("@", 1)[0])
+    assert pid is not None
+    return pid
+
+
+async def until_fault_taken(emulator, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         faults = await asyncio.to_thread(
@@ -173,20 +187,62 @@ async def until_fault_taken(emulator, timeout: float = 10.0) -> None:
         if not faults.json()["items"]:
             return
         await asyncio.sleep(0.05)
-    raise AssertionError("no worker read the schema")
+    raise AssertionError("no worker made the slowed call")
 
 
-async def test_two_daphnes_two_workers_one_killed_mid_step(deployment, flow_emulator, temporal_settings):
-    daphne_a, daphne_b, workers = deployment["a"], deployment["b"], deployment["workers"]
+class Workers:
+    """The workers of the deployment: kill one, start its replacement (as systemd's Restart= would)."""
+
+    def __init__(self, deployment):
+        self.deployment = deployment
+        self.killed: dict[str, float] = {}  # step → when its worker was killed
+
+    async def kill(self, pid: int, step: str) -> None:
+        victim = next(worker for worker in self.deployment["spawned"] if worker.pid == pid)
+        os.kill(victim.pid, signal.SIGKILL)
+        self.killed[step] = time.time()
+        await asyncio.to_thread(victim.process.wait, 5)
+        assert victim.process.returncode == -signal.SIGKILL
+        replacement = spawn_worker(f"worker-after-{step}", self.deployment["env"], self.deployment["log_dir"])
+        self.deployment["spawned"].append(replacement)
+        self.deployment["workers"].append(replacement)
+
+    async def kill_in_slowed_call(self, handle, emulator, step: str) -> None:
+        """Kill the worker whose activity is inside the call slowed by the fault just added."""
+        await until_fault_taken(emulator)
+        await asyncio.sleep(0.3)  # well inside the slow call
+        await self.kill(await activity_worker(handle), step)
+
+    def alive(self) -> list:
+        return [worker for worker in self.deployment["workers"] if worker.alive()]
+
+
+async def waiters(database_url: str) -> int:
+    rows = await asyncio.to_thread(
+        query, database_url,
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()",
+    )
+    return rows[0][0]
+
+
+@pytest.mark.timeout(900)
+async def test_two_daphnes_workers_killed_during_every_step(deployment, flow_emulator, temporal_settings):
+    daphne_a, daphne_b = deployment["a"], deployment["b"]
     database_url = deployment["db"]
     a_url, b_url = daphne_a.extra["url"], daphne_b.extra["url"]
-    async with httpx.AsyncClient(timeout=15) as client:
+    workers = Workers(deployment)
+    fault = flow_emulator.fault
+    async with httpx.AsyncClient(timeout=60) as client:
         await login(client, a_url)  # one session, used on both daphnes
         csrf = {"X-CSRFToken": client.cookies["csrftoken"]}
 
+        # create_connection: Fivetran creates the connection, and its answer is held while the
+        # worker dies. The next worker must adopt that connection, not pay for a second one.
+        await asyncio.to_thread(fault, "slow", path="/v1/connections", method="POST", after=True, delay=SLOW_SECONDS)
         created = await client.post(f"{b_url}/api/integrations/", json={"service": "hubspot"}, headers=csrf)
         assert created.status_code == 201, created.text
         integration_id = created.json()["id"]
+        handle = await workflow_handle(database_url, integration_id)
 
         async with websockets.connect(
             f"ws://127.0.0.1:{a_url.rsplit(':', 1)[1]}/ws/integrations/{integration_id}/?since=0",
@@ -194,47 +250,80 @@ async def test_two_daphnes_two_workers_one_killed_mid_step(deployment, flow_emul
             origin=a_url,
         ) as socket:
             watcher = Watcher(socket)
-            card = await watcher.until(is_action("connect_card"), "Connect Card action")
-            connection_id = (
-                await asyncio.to_thread(
-                    query, database_url, "SELECT connection_id FROM integrations_integration WHERE id = %s", integration_id
-                )
-            )[0][0]
-            # The next schema read of this connection hangs: the worker running load_schema is mid-call.
+            await workers.kill_in_slowed_call(handle, flow_emulator, "create_connection")
+            # connect_card: its status read of the connection (the only GET of /v1/connections/<id>
+            # until then) hangs while the worker dies.
+            await asyncio.to_thread(fault, "slow", path="/v1/connections/", method="GET", delay=SLOW_SECONDS)
+            await workers.kill_in_slowed_call(handle, flow_emulator, "connect_card")
+
+            card = await watcher.until(is_action("connect_card"), "Connect Card action", timeout=90)
+            (connection_id,), = await asyncio.to_thread(
+                query, database_url, "SELECT connection_id FROM integrations_integration WHERE id = %s", integration_id
+            )
+            # load_schema: the schema read hangs.
             await asyncio.to_thread(
-                flow_emulator.fault, "slow", path="/schemas", connection_id=connection_id, delay=SLOW_SECONDS
+                fault, "slow", path="/schemas", connection_id=connection_id, method="GET", delay=SLOW_SECONDS
             )
             await asyncio.to_thread(flow_emulator.complete_card, connection_id)
             return_url = parse_qs(urlparse(card["data"]["url"]).query)["redirect_uri"][0]
             assert return_url.startswith(b_url)
             back = await client.get(return_url)
             assert back.status_code == 302, back.text
+            await workers.kill_in_slowed_call(handle, flow_emulator, "load_schema")
 
-            pid = await worker_running(database_url, integration_id, "load_schema")
-            victim = next(worker for worker in workers if worker.pid == pid)
-            survivor = next(worker for worker in workers if worker is not victim)
-            await until_fault_taken(flow_emulator)  # the worker's schema read has reached the emulator
-            await asyncio.sleep(0.3)  # and is now inside the slow call
-            os.kill(victim.pid, signal.SIGKILL)
-            killed_at = time.time()
-            await asyncio.to_thread(victim.process.wait, 5)
-            assert victim.process.returncode == -signal.SIGKILL
-
-            # The survivor takes over after the heartbeat timeout, and the workflow's next task after
-            # the dead worker's sticky queue times out: seconds, more on a busy machine.
-            await watcher.until(is_action("select_tables"), "table selection", timeout=SLOW_SECONDS + 60)
-            assert survivor.alive()
+            # select_tables: the worker holding the waiting workflow dies; the choice (an Update)
+            # reaches another one.
+            await watcher.until(is_action("select_tables"), "table selection", timeout=90)
+            await workers.kill(await workflow_worker(handle), "select_tables")
             schema = (await client.get(f"{b_url}/api/integrations/{integration_id}/schema/")).json()["schemas"][0]
             selected = {schema["name"]: [table["name"] for table in schema["tables"]][:2]}
+            # update_schema: Fivetran applies the new selection; its answer is held while the worker dies.
+            await asyncio.to_thread(
+                fault, "slow", path="/schemas", connection_id=connection_id, method="PATCH", after=True,
+                delay=SLOW_SECONDS,
+            )
             chosen = await client.post(
                 f"{b_url}/api/integrations/{integration_id}/schema/", json={"selected": selected}, headers=csrf
             )
             assert chosen.status_code == 202, chosen.text
+            await workers.kill_in_slowed_call(handle, flow_emulator, "update_schema")
 
-            await watcher.until(lambda f: f.get("type") == "setup.completed", "setup.completed", timeout=40)
+            # start_sync: Fivetran starts the sync; its answer is held while the worker dies.
+            await asyncio.to_thread(
+                fault, "slow", path="/sync", connection_id=connection_id, method="POST", after=True, delay=SLOW_SECONDS
+            )
+            await workers.kill_in_slowed_call(handle, flow_emulator, "start_sync")
+
+            # historical_sync: its first status read hangs (start_sync's retry reads no status:
+            # its baseline was recorded before the kill).
+            await asyncio.to_thread(
+                fault, "slow", path=f"/v1/connections/{connection_id}", method="GET", delay=SLOW_SECONDS
+            )
+            await workers.kill_in_slowed_call(handle, flow_emulator, "historical_sync")
+
+            # register_tables talks to BigQuery only: hold its step row locked, so that the worker
+            # that starts it waits inside the step, and kill that worker there.
+            async with await psycopg.AsyncConnection.connect(database_url) as locker:
+                async with locker.transaction():
+                    await locker.execute(
+                        "SELECT id FROM integrations_setupstep WHERE integration_id = %s AND name = 'register_tables' FOR UPDATE",
+                        (integration_id,),
+                    )
+                    await watcher.until(
+                        lambda f: f.get("type") == "step.completed" and f["data"]["step"] == "historical_sync",
+                        "the historical sync's end", timeout=120,
+                    )
+                    deadline = time.monotonic() + 60
+                    while not await waiters(database_url):
+                        assert time.monotonic() < deadline, "no worker started register_tables"
+                        await asyncio.sleep(0.05)
+                    await workers.kill(await activity_worker(handle), "register_tables")
+
+            await watcher.until(lambda f: f.get("type") == "setup.completed", "setup.completed", timeout=120)
             await asyncio.sleep(1.0)  # anything duplicated would arrive now
             frames = list(watcher.frames)
 
+    assert list(workers.killed) == list(STEP_NAMES)
     # Every event reached the watcher on the other daphne exactly once, in order, valid.
     for frame in frames:
         jsonschema.validate(frame, frame_schema(frame["type"]))
@@ -244,15 +333,19 @@ async def test_two_daphnes_two_workers_one_killed_mid_step(deployment, flow_emul
     )
     assert [(frame["seq"], frame["id"], frame["type"]) for frame in frames] == [tuple(row) for row in rows]
 
-    # The flow completed exactly once despite the kill.
+    # The flow completed exactly once despite the kills: each step started once (taken over, not
+    # restarted) and completed once, after its worker was killed.
     types = [frame["type"] for frame in frames]
+    started = [f["data"] for f in frames if f["type"] == "step.started"]
+    assert started == [{"step": step, "attempt": 1} for step in STEP_NAMES]
+    completed = {f["data"]["step"]: f for f in frames if f["type"] == "step.completed"}
     assert [f["data"]["step"] for f in frames if f["type"] == "step.completed"] == list(STEP_NAMES)
+    for step, killed_at in workers.killed.items():
+        done_at = datetime.fromisoformat(completed[step]["time"].replace("Z", "+00:00")).timestamp()
+        assert done_at > killed_at, step
     assert types.count("setup.completed") == 1 and types[-1] == "setup.completed"
     assert "step.failed" not in types
-    schema_started = [f["data"] for f in frames if f["type"] == "step.started" and f["data"]["step"] == "load_schema"]
-    assert schema_started == [{"step": "load_schema", "attempt": 1}]  # taken over, not restarted
-    load_done = next(f for f in frames if f["type"] == "step.completed" and f["data"]["step"] == "load_schema")
-    assert datetime.fromisoformat(load_done["time"].replace("Z", "+00:00")).timestamp() > killed_at
+    assert [f["data"]["kind"] for f in frames if f["type"] == "action.required"] == ["connect_card", "select_tables"]
     (schema_name, state), = await asyncio.to_thread(
         query, database_url, "SELECT schema_name, state FROM integrations_integration WHERE id = %s", integration_id
     )
@@ -266,4 +359,4 @@ async def test_two_daphnes_two_workers_one_killed_mid_step(deployment, flow_emul
     assert len(tables) >= 3  # two chosen tables plus the locked ones Fivetran always syncs
     assert sorted(registered) == sorted(tuple(t) for t in tables)
     assert frames[-1]["data"]["tables"] == len(tables)
-    assert all(worker.alive() for worker in workers if worker is not victim)
+    assert len(workers.alive()) == 2  # the survivors and the replacements, all still running
