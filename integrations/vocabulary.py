@@ -158,7 +158,7 @@ CONNECTION_HEALTH_EXPLANATIONS = {
     ConnectionHealth.SYNCING: "Fivetran is copying new data into BigQuery.",
     ConnectionHealth.HEALTHY: "The last sync succeeded and the next one is on schedule.",
     ConnectionHealth.PAUSED: "Fivetran does not sync this connection until it is resumed.",
-    ConnectionHealth.DELAYED: "Fivetran is waiting for the source before it carries on.",
+    ConnectionHealth.DELAYED: "Fivetran is behind schedule, waiting for the source; it carries on by itself.",
     ConnectionHealth.FAILING: "The last sync failed; Fivetran tries again on its schedule.",
     ConnectionHealth.BROKEN: ACTION_EXPLANATIONS["reconnect"],
     ConnectionHealth.STALE: "No sync has succeeded for a long time: the data in BigQuery is getting old.",

@@ -115,7 +115,7 @@ window.GyanaVocabulary = Object.freeze({
     "syncing": "Fivetran is copying new data into BigQuery.",
     "healthy": "The last sync succeeded and the next one is on schedule.",
     "paused": "Fivetran does not sync this connection until it is resumed.",
-    "delayed": "Fivetran is waiting for the source before it carries on.",
+    "delayed": "Fivetran is behind schedule, waiting for the source; it carries on by itself.",
     "failing": "The last sync failed; Fivetran tries again on its schedule.",
     "broken": "Fivetran lost access to the source. Sign in again to let the sync carry on.",
     "stale": "No sync has succeeded for a long time: the data in BigQuery is getting old.",
