@@ -216,6 +216,10 @@ EVENT_TYPES = (
     "tables.registered",
     "setup.completed",
     "setup.failed",
+    # After the set-up: a Fivetran sync began or ended.
+    "sync.started",
+    "sync.completed",
+    "sync.failed",
 )
 # Frames that are not event rows.
 SNAPSHOT = "snapshot"

@@ -137,7 +137,10 @@ window.GyanaVocabulary = Object.freeze({
     "action.required",
     "tables.registered",
     "setup.completed",
-    "setup.failed"
+    "setup.failed",
+    "sync.started",
+    "sync.completed",
+    "sync.failed"
   ],
   "finalCloseCodes": [
     4401,
