@@ -216,7 +216,8 @@ EVENT_TYPES = (
     "tables.registered",
     "setup.completed",
     "setup.failed",
-    # After the set-up: a Fivetran sync began or ended.
+    # After the set-up: the connection's mirrored state and health moved; a Fivetran sync began or ended.
+    "connection.updated",
     "sync.started",
     "sync.completed",
     "sync.failed",

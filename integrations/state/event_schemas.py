@@ -8,6 +8,7 @@ from integrations.vocabulary import (
     ACTION_KINDS,
     FAILED_SYNC_STATUSES,
     STEP_NAMES,
+    ConnectionHealth,
     IntegrationState,
     StepState,
     SyncStatus,
@@ -15,6 +16,7 @@ from integrations.vocabulary import (
 
 STEP_STATES = [str(state) for state in StepState]
 INTEGRATION_STATES = [str(state) for state in IntegrationState]
+CONNECTION_HEALTHS = [str(health) for health in ConnectionHealth]
 
 _timestamp = {"type": "string", "format": "date-time"}
 _nullable_timestamp = {"type": ["string", "null"], "format": "date-time"}
@@ -127,6 +129,24 @@ DATA_SCHEMAS: dict[str, dict] = {
     ),
     "setup.completed": _object(["duration_ms", "tables"], {"duration_ms": _count, "tables": _count}),
     "setup.failed": _object(["step", "error"], {"step": _step_name, "error": _error}),
+    "connection.updated": _object(
+        [
+            "health", "health_label", "reason", "sync_state", "paused", "sync_frequency", "succeeded_at",
+            "failed_at", "next_sync_at",
+        ],
+        {
+            "health": {"type": "string", "enum": CONNECTION_HEALTHS},
+            "health_label": {"type": "string"},
+            "reason": {"type": "string"},
+            # Fivetran's own value (scheduled, syncing, paused, rescheduled), kept as it comes.
+            "sync_state": {"type": "string"},
+            "paused": {"type": "boolean"},
+            "sync_frequency": {"type": ["integer", "null"], "minimum": 1},
+            "succeeded_at": _nullable_timestamp,
+            "failed_at": _nullable_timestamp,
+            "next_sync_at": _nullable_timestamp,
+        },
+    ),
     "sync.started": _sync([str(SyncStatus.RUNNING)]),
     "sync.completed": _sync(_ENDED_SYNC),
     "sync.failed": _sync(_FAILED_SYNC),

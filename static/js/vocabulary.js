@@ -138,6 +138,7 @@ window.GyanaVocabulary = Object.freeze({
     "tables.registered",
     "setup.completed",
     "setup.failed",
+    "connection.updated",
     "sync.started",
     "sync.completed",
     "sync.failed"

@@ -33,6 +33,8 @@ SUMMARIES = {
     "tables.registered": "Tables registered in the warehouse (a page of at most 100; count is the total).",
     "setup.completed": "The set-up finished: the integration is ready.",
     "setup.failed": "The set-up failed and cannot be retried.",
+    "connection.updated": "Fivetran's view of the connection moved: its health (with Fivetran's reason), "
+    "schedule, last success and failure, and when the next sync is due.",
     "sync.started": "Fivetran started a sync (or carried on with a rescheduled one).",
     "sync.completed": "A sync ended without failing: successful, or rescheduled (Fivetran carries on by itself).",
     "sync.failed": "A sync failed or was cancelled; reason is Fivetran's own words.",
