@@ -221,7 +221,7 @@ def parse_connection(data: Mapping[str, Any]) -> Connection:
 
 def _minutes(value: Any) -> int | None:
     # bool is an int in Python, and a string would be Fivetran changing the type: neither is a frequency.
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
 def _patch_settings(data: Mapping[str, Any]) -> tuple[bool, str | None]:

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from connectors.fivetran import Connection
 from integrations.connection.health import EndedSync, Health, connection_health
-from integrations.connection.mirrored import MirroredConnection
+from integrations.connection.mirrored import COLUMNS, MirroredConnection
 from integrations.connection.schedule import next_sync_at
 from integrations.models import Integration, IntegrationEvent, Sync
 from integrations.state.events import append_event, isoformat
@@ -57,7 +57,8 @@ def _apply(integration_id: int, connection: Connection | None, *, now: datetime)
     """Mirror `connection`, or None: Fivetran has it no more."""
     # Locked until commit: a webhook and a reconciliation pass mirroring at once must not both see
     # the old values and both write an event for the same change.
-    integration = Integration.objects.select_for_update().get(pk=integration_id)
+    locked = Integration.objects.select_for_update().only(*COLUMNS, "health", "health_reason")
+    integration = locked.get(pk=integration_id)
     if connection is None:
         mirrored = replace(MirroredConnection.from_integration(integration), deleted=True)
     else:

@@ -66,7 +66,7 @@ class MirroredConnection:
 
     @classmethod
     def from_integration(cls, integration: Integration) -> MirroredConnection:
-        values = {name: getattr(integration, name) for name in _COLUMNS}
+        values = {name: getattr(integration, name) for name in COLUMNS}
         values["tasks"] = _notices(integration.tasks)
         values["warnings"] = _notices(integration.warnings)
         return cls(**values, deleted=integration.health == ConnectionHealth.DELETED)
@@ -82,13 +82,14 @@ class MirroredConnection:
 
     def columns(self) -> dict[str, Any]:
         """The Integration fields this value sets, as they are stored (tasks and warnings as JSON lists)."""
-        values = {name: getattr(self, name) for name in _COLUMNS}
+        values = {name: getattr(self, name) for name in COLUMNS}
         values["tasks"] = [{"code": notice.code, "message": notice.message} for notice in self.tasks]
         values["warnings"] = [{"code": notice.code, "message": notice.message} for notice in self.warnings]
         return values
 
 
-_COLUMNS = tuple(f.name for f in fields(MirroredConnection) if f.name != "deleted")
+# The Integration fields that mirror Fivetran's connection.
+COLUMNS = tuple(f.name for f in fields(MirroredConnection) if f.name != "deleted")
 
 
 def _notices(stored: Iterable[Any] | None) -> tuple[Notice, ...]:

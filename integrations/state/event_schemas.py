@@ -84,8 +84,9 @@ def _sync(statuses: list[str]) -> dict:
     )
 
 
+# A sync.failed is a sync that ended in one of FAILED_SYNC_STATUSES; a sync.completed any other end.
 _FAILED_SYNC = [str(status) for status in FAILED_SYNC_STATUSES]
-_ENDED_SYNC = [str(status) for status in SyncStatus if status != SyncStatus.RUNNING and status not in FAILED_SYNC_STATUSES]
+_ENDED_SYNC = [str(status) for status in SyncStatus if status not in (SyncStatus.RUNNING, *FAILED_SYNC_STATUSES)]
 
 # The data of each frame type, keyed by `type`.
 DATA_SCHEMAS: dict[str, dict] = {

@@ -115,7 +115,7 @@ def test_the_schedule_parses():
     assert (daily.sync_frequency, daily.daily_sync_time, daily.schedule_type) == (1440, "03:00", "manual")
 
 
-@pytest.mark.parametrize("frequency", [None, "360", True])
+@pytest.mark.parametrize("frequency", [None, "360", True, 0, -5])
 def test_a_null_or_mistyped_frequency_is_no_frequency(frequency):
     raw = {**data("GET_connections_ID.5_historical_done.json"), "sync_frequency": frequency}
     assert parse_connection(raw).sync_frequency is None
