@@ -40,6 +40,8 @@ UNAVAILABLE = "Unavailable"
 SCHEMA_CONFIG_MISSING = "NotFound_SchemaConfig"
 CONNECTION_MISSING = ("NotFound_Integration", "NotFound_Connector")
 UNKNOWN = "unknown"  # a status field Fivetran left out
+# The minutes between syncs Fivetran offers (fivetran-post-setup.md §1.2); nothing else is accepted.
+SYNC_FREQUENCIES = (1, 5, 15, 30, 60, 120, 180, 360, 480, 720, 1440)
 
 # Reload asks the source for its schema and can block for minutes (§1.5), far longer than a
 # normal call may take.
@@ -95,6 +97,11 @@ class Connection:
     failed_at: datetime | None
     status: ConnectionStatus
     config: Mapping[str, Any]
+    # The schedule (§2.3): minutes between syncs (None when Fivetran sends null), "HH:MM" UTC only when
+    # the frequency is 1440 and a time was set, and "auto" or "manual" ("" when left out).
+    sync_frequency: int | None = None
+    daily_sync_time: str | None = None
+    schedule_type: str = ""
 
 
 @dataclass(frozen=True)
@@ -206,7 +213,15 @@ def parse_connection(data: Mapping[str, Any]) -> Connection:
         failed_at=parse_timestamp(data.get("failed_at")),
         status=parse_status(data.get("status")),
         config=freeze(data.get("config") or {}),
+        sync_frequency=_minutes(data.get("sync_frequency")),
+        daily_sync_time=str(data["daily_sync_time"]) if data.get("daily_sync_time") else None,
+        schedule_type=str(data.get("schedule_type") or ""),
     )
+
+
+def _minutes(value: Any) -> int | None:
+    # bool is an int in Python, and a string would be Fivetran changing the type: neither is a frequency.
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
 def _patch_settings(data: Mapping[str, Any]) -> tuple[bool, str | None]:
@@ -501,8 +516,37 @@ class FivetranClient:
         return [parse_connection(item) async for item in items]
 
     async def set_paused(self, connection_id: str, paused: bool) -> Connection:
+        return await self.update_connection(connection_id, paused=paused)
+
+    async def update_connection(
+        self,
+        connection_id: str,
+        *,
+        sync_frequency: int | None = None,
+        daily_sync_time: str | None = None,
+        paused: bool | None = None,
+    ) -> Connection:
+        """Change the connection's schedule or pause it (PATCH /v1/connections/{id}, §2.4); returns it as
+        Fivetran now has it. Only the arguments given are sent.
+
+        `sync_frequency` must be one of SYNC_FREQUENCIES (minutes) and `daily_sync_time` "HH:00" UTC
+        (Fivetran uses it only with 1440). A call with nothing to change, or a frequency Fivetran does not
+        offer, raises ValueError before any request; Fivetran refuses other bad values with a 400.
+        """
+        changes: dict[str, Any] = {}
+        if sync_frequency is not None:
+            if sync_frequency not in SYNC_FREQUENCIES or isinstance(sync_frequency, bool):
+                offered = ", ".join(map(str, SYNC_FREQUENCIES))
+                raise ValueError(f"Fivetran syncs every {offered} minutes, not every {sync_frequency!r}")
+            changes["sync_frequency"] = sync_frequency
+        if daily_sync_time is not None:
+            changes["daily_sync_time"] = daily_sync_time
+        if paused is not None:
+            changes["paused"] = paused
+        if not changes:
+            raise ValueError("update_connection needs at least one of sync_frequency, daily_sync_time, paused")
         # run_setup_tests false: a scheduling change must not make a round-trip to the source.
-        body = {"paused": paused, "run_setup_tests": False}
+        body = {**changes, "run_setup_tests": False}
         return parse_connection(await self._call("PATCH", f"/connections/{connection_id}", accept=ACCEPT_V2, body=body))
 
     async def sync(self, connection_id: str, *, force: bool = False) -> None:
@@ -513,6 +557,16 @@ class FivetranClient:
             raise ValueError("a resync scope must name at least one schema (or be None for everything)")
         body = {"scope": {schema: list(tables) for schema, tables in scope.items()}} if scope else {}
         await self._call("POST", f"/connections/{connection_id}/resync", accept=ACCEPT_V2, body=body)
+
+    async def resync_table(self, connection_id: str, schema: str, table: str) -> None:
+        """Re-sync one table from scratch (POST …/schemas/{schema}/tables/{table}/resync, §2.6).
+
+        `schema` and `table` are source names (the keys of the schema config), not BigQuery's. The
+        connection's other tables are not re-synced. A table Fivetran does not know, or a connector
+        that cannot re-sync single tables, is refused with a 4xx FivetranError.
+        """
+        path = f"/connections/{connection_id}/schemas/{_segment(schema)}/tables/{_segment(table)}/resync"
+        await self._call("POST", path, accept=ACCEPT_JSON)
 
     async def delete_connection(self, connection_id: str) -> None:
         """Delete the connection. A 404 on a retry means the lost first attempt already did it."""
@@ -667,6 +721,11 @@ class FivetranClient:
         if response.status_code >= 500:
             raise _Retryable(error, f"{response.status_code} {error.code}")
         raise error
+
+
+def _segment(name: str) -> str:
+    # Source names may hold characters a path cannot (a space, a slash, "?"): Fivetran matches them exactly.
+    return quote(name, safe="")
 
 
 def _envelope_data(response: httpx.Response) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """The set-up's rows for staff: mostly to look at, since the flow engine owns them.
 
 The step rows are the workers' queue and the event rows are what watchers replay, so a hand edit
-would bypass both: steps, events and tables are read-only here. Integrations are neither added
+would bypass both: steps, events, tables and syncs are read-only here, and so is the mirror of
+Fivetran's connection (an edit would be overwritten by the next look at Fivetran anyway). Integrations are neither added
 (the flow creates them with their steps) nor deleted here (deleting one must delete its Fivetran
 connection first: the integrations page or DELETE /api/integrations/<id>/ do that); only the name
 is editable.
@@ -10,7 +11,7 @@ is editable.
 from django.contrib import admin
 from django.db.models import Count
 
-from integrations.models import Integration, IntegrationEvent, SetupStep, Table
+from integrations.models import Integration, IntegrationEvent, SetupStep, Sync, Table
 
 
 class ReadOnlyAdminMixin:
@@ -35,8 +36,10 @@ class SetupStepInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 @admin.register(Integration)
 class IntegrationAdmin(admin.ModelAdmin):
-    list_display = ["name", "service", "team", "state", "connection_id", "table_count", "created_by", "created_at"]
-    list_filter = ["state", "service", "created_at"]
+    list_display = [
+        "name", "service", "team", "state", "health", "connection_id", "table_count", "created_by", "created_at",
+    ]
+    list_filter = ["state", "health", "service", "created_at"]
     list_select_related = ["team", "created_by"]
     search_fields = ["name", "service", "connection_id", "schema_name", "team__name", "created_by__username"]
     date_hierarchy = "created_at"
@@ -44,6 +47,10 @@ class IntegrationAdmin(admin.ModelAdmin):
         "name", "team", "service", "state", "connection_id", "schema_name", "created_by", "created_at",
         "updated_at", "completed_at", "baseline_succeeded_at", "baseline_failed_at", "connect_card_uri",
         "connect_card_issued_at", "selection", "source_schema", "destination_tables", "last_seq",
+        # Fivetran's connection as last read, and the health it gives.
+        "health", "health_reason", "status_checked_at", "setup_state", "sync_state", "update_state", "paused",
+        "schedule_type", "sync_frequency", "daily_sync_time", "succeeded_at", "failed_at", "is_historical_sync",
+        "rescheduled_for", "tasks", "warnings",
     ]
     readonly_fields = [name for name in fields if name != "name"]
     inlines = [SetupStepInline]
@@ -87,6 +94,18 @@ class IntegrationEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["integration__name", "integration__connection_id", "type", "=uuid"]
     ordering = ["-id"]
     # The log grows with every set-up: skip the extra COUNT(*) of the whole table on each page.
+    show_full_result_count = False
+
+
+@admin.register(Sync)
+class SyncAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    # Fivetran's account of its syncs (its webhooks): an edit here would rewrite what Fivetran said.
+    list_display = ["integration", "sync_id", "status", "started_at", "ended_at"]
+    list_filter = ["status", "ended_at"]
+    list_select_related = ["integration"]
+    search_fields = ["integration__name", "integration__connection_id", "sync_id", "reason"]
+    ordering = ["-id"]
+    # One row per sync of every connection, for years: skip the COUNT(*) of the whole table.
     show_full_result_count = False
 
 

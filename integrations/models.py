@@ -3,7 +3,16 @@ import uuid
 from django.conf import settings
 from django.db import models
 
-from integrations.vocabulary import INTEGRATION_STATE_LABELS, STEP_STATE_LABELS, IntegrationState, StepState
+from integrations.vocabulary import (
+    CONNECTION_HEALTH_LABELS,
+    INTEGRATION_STATE_LABELS,
+    STEP_STATE_LABELS,
+    SYNC_STATUS_LABELS,
+    ConnectionHealth,
+    IntegrationState,
+    StepState,
+    SyncStatus,
+)
 
 
 def _choices(name: str, states, labels) -> type[models.TextChoices]:
@@ -15,6 +24,7 @@ class Integration(models.Model):
     """One Fivetran connection of a team, landing in its own BigQuery dataset(s)."""
 
     State = _choices("State", IntegrationState, INTEGRATION_STATE_LABELS)
+    Health = _choices("Health", ConnectionHealth, CONNECTION_HEALTH_LABELS)
 
     team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="integrations")
     service = models.CharField(max_length=100)
@@ -51,6 +61,28 @@ class Integration(models.Model):
     watched_at = models.DateTimeField(null=True, blank=True)
     # Last event seq handed out; incremented in the same transaction as the event row.
     last_seq = models.PositiveBigIntegerField(default=0)
+
+    # Fivetran's connection as last read (GET /v1/connections/{id} or the group's listing), written only by
+    # integrations.connection.mirror. Fivetran's own strings are kept as they come ("" until first read).
+    setup_state = models.CharField(max_length=30, blank=True, default="")
+    sync_state = models.CharField(max_length=30, blank=True, default="")
+    update_state = models.CharField(max_length=30, blank=True, default="")
+    paused = models.BooleanField(default=False)
+    # "auto" or "manual": with manual, Fivetran syncs only when asked, so no next sync can be foretold.
+    schedule_type = models.CharField(max_length=20, blank=True, default="")
+    sync_frequency = models.PositiveIntegerField(null=True, blank=True, help_text="minutes")
+    daily_sync_time = models.CharField(max_length=5, blank=True, default="", help_text="HH:MM UTC")
+    succeeded_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    is_historical_sync = models.BooleanField(default=False)
+    rescheduled_for = models.DateTimeField(null=True, blank=True)
+    # [{"code": ..., "message": ...}]: what Fivetran asks the user to do, and what it warns about.
+    tasks = models.JSONField(default=list, blank=True)
+    warnings = models.JSONField(default=list, blank=True)
+    status_checked_at = models.DateTimeField(null=True, blank=True)
+    # What people read, derived from the fields above (integrations.connection.health).
+    health = models.CharField(max_length=20, choices=Health.choices, default=Health.NOT_SET_UP)
+    health_reason = models.TextField(blank=True, default="")
 
     def __str__(self) -> str:
         return f"{self.name} ({self.service})"
@@ -129,3 +161,34 @@ class Table(models.Model):
 
     def __str__(self) -> str:
         return f"{self.project}.{self.dataset}.{self.name}"
+
+
+class Sync(models.Model):
+    """One Fivetran sync of an integration's connection, from its sync_start and sync_end webhooks."""
+
+    Status = _choices("Status", SyncStatus, SYNC_STATUS_LABELS)
+
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="syncs")
+    # Fivetran's id of the sync, shared by its sync_start and sync_end; blank when a webhook had none.
+    sync_id = models.CharField(max_length=100, blank=True, default="")
+    # Fivetran's times (the webhooks' `created`); started_at stays empty when the start was missed.
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.RUNNING)
+    # Fivetran's own words for how the sync ended (its sync_end's `reason`), never ours.
+    reason = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["integration_id", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["integration", "sync_id"],
+                condition=~models.Q(sync_id=""),
+                name="unique_sync_id_per_integration",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.integration_id}:{self.sync_id or self.pk}:{self.status}"

@@ -1,5 +1,6 @@
-"""The words of the set-up, declared once: states and their labels, the steps in order, the event
-types, the websocket's path and close codes.
+"""The words of the set-up and of the connection's life after it, declared once: states and their
+labels, the steps in order, a connection's health, a sync's status, the event types, the websocket's
+path and close codes.
 
 Everything else takes them from here: the models' choices, the JSON Schemas and docs/asyncapi.yaml
 (`manage.py asyncapi`), the templates (`integrations.templatetags.vocabulary`) and the browser's
@@ -121,6 +122,89 @@ def phase_state(step_states: list[str]) -> str:
         return "running"
     return "pending"
 
+
+# -- after the set-up: the connection's health and its syncs ------------------------------------------
+
+
+class ConnectionHealth(StrEnum):
+    """What people read about a connection after (and before) its set-up, derived from Fivetran's status
+    by `integrations.connection.health.connection_health` (which documents the precedence)."""
+
+    NOT_SET_UP = "not_set_up"  # no status from Fivetran yet, the card not completed, or no sync has ended yet
+    SYNCING = "syncing"
+    HEALTHY = "healthy"
+    PAUSED = "paused"
+    DELAYED = "delayed"  # Fivetran rescheduled the sync (the source's API quota) or says the data is late
+    FAILING = "failing"  # the last sync failed; Fivetran retries on its schedule
+    BROKEN = "broken"  # Fivetran needs the user to act (reconnect) before it can sync again
+    STALE = "stale"  # no successful sync for 24 h or two sync periods, whichever is longer
+    DELETED = "deleted"  # the connection no longer exists on Fivetran's side
+
+
+CONNECTION_HEALTH_LABELS = {
+    ConnectionHealth.NOT_SET_UP: "Not set up yet",
+    ConnectionHealth.SYNCING: "Syncing",
+    ConnectionHealth.HEALTHY: "Healthy",
+    ConnectionHealth.PAUSED: "Paused",
+    ConnectionHealth.DELAYED: "Delayed",
+    ConnectionHealth.FAILING: "Sync failing",
+    ConnectionHealth.BROKEN: "Needs reconnecting",
+    ConnectionHealth.STALE: "Out of date",
+    ConnectionHealth.DELETED: "Deleted in Fivetran",
+}
+# The sentence shown with a health when Fivetran gives no words of its own for it.
+CONNECTION_HEALTH_EXPLANATIONS = {
+    ConnectionHealth.NOT_SET_UP: "The set-up has not finished its first sync yet.",
+    ConnectionHealth.SYNCING: "Fivetran is copying new data into BigQuery.",
+    ConnectionHealth.HEALTHY: "The last sync succeeded and the next one is on schedule.",
+    ConnectionHealth.PAUSED: "Fivetran does not sync this connection until it is resumed.",
+    ConnectionHealth.DELAYED: "Fivetran is behind schedule, waiting for the source; it carries on by itself.",
+    ConnectionHealth.FAILING: "The last sync failed; Fivetran tries again on its schedule.",
+    ConnectionHealth.BROKEN: ACTION_EXPLANATIONS["reconnect"],
+    ConnectionHealth.STALE: "No sync has succeeded for a long time: the data in BigQuery is getting old.",
+    ConnectionHealth.DELETED: "The connection no longer exists in Fivetran; its data in BigQuery is kept.",
+}
+
+
+class SyncStatus(StrEnum):
+    """One Fivetran sync, as its `sync_start` and `sync_end` webhooks tell it."""
+
+    RUNNING = "running"
+    SUCCESSFUL = "successful"
+    FAILED = "failed"
+    RESCHEDULED = "rescheduled"  # stopped to wait for the source (API quota); Fivetran carries on later
+    CANCELLED = "cancelled"
+
+
+SYNC_STATUS_LABELS = {
+    SyncStatus.RUNNING: "Running",
+    SyncStatus.SUCCESSFUL: "Succeeded",
+    SyncStatus.FAILED: "Failed",
+    SyncStatus.RESCHEDULED: "Rescheduled",
+    SyncStatus.CANCELLED: "Cancelled",
+}
+# Fivetran's `sync_end` `data.status` values (docs/reference/fivetran-post-setup.md §2.1): SUCCESSFUL,
+# FAILURE, FAILURE_WITH_TASK, RESCHEDULED and, since Dec 2022, CANCELED; FAILED is another client's
+# spelling. `sync_status_of_fivetran` maps any other value to FAILED, as the reference advises.
+FIVETRAN_SYNC_END_STATUSES = {
+    "SUCCESSFUL": SyncStatus.SUCCESSFUL,
+    "RESCHEDULED": SyncStatus.RESCHEDULED,
+    "CANCELED": SyncStatus.CANCELLED,
+    "CANCELLED": SyncStatus.CANCELLED,
+    "FAILURE": SyncStatus.FAILED,
+    "FAILURE_WITH_TASK": SyncStatus.FAILED,
+    "FAILED": SyncStatus.FAILED,
+}
+# Every sync that ended without its data landing counts as a failure, except a rescheduled one, which
+# Fivetran resumes by itself (the reference's rule: all but SUCCESSFUL and RESCHEDULED fail).
+FAILED_SYNC_STATUSES = (SyncStatus.FAILED, SyncStatus.CANCELLED)
+
+
+def sync_status_of_fivetran(status: str) -> SyncStatus:
+    """Our status of an ended sync from Fivetran's `sync_end` `data.status` (case-insensitive)."""
+    return FIVETRAN_SYNC_END_STATUSES.get(str(status or "").strip().upper(), SyncStatus.FAILED)
+
+
 # Every event type the server stores and sends; each has a JSON Schema in state/event_schemas.py.
 EVENT_TYPES = (
     "step.started",
@@ -132,6 +216,11 @@ EVENT_TYPES = (
     "tables.registered",
     "setup.completed",
     "setup.failed",
+    # After the set-up: the connection's mirrored state and health moved; a Fivetran sync began or ended.
+    "connection.updated",
+    "sync.started",
+    "sync.completed",
+    "sync.failed",
 )
 # Frames that are not event rows.
 SNAPSHOT = "snapshot"
@@ -187,6 +276,9 @@ def browser_vocabulary() -> dict:
         "phaseStateLabels": dict(PHASE_STATE_LABELS),
         "actionLabels": dict(ACTION_LABELS),
         "actionExplanations": dict(ACTION_EXPLANATIONS),
+        "connectionHealthLabels": {str(health): label for health, label in CONNECTION_HEALTH_LABELS.items()},
+        "connectionHealthExplanations": {str(health): text for health, text in CONNECTION_HEALTH_EXPLANATIONS.items()},
+        "syncStatusLabels": {str(status): label for status, label in SYNC_STATUS_LABELS.items()},
         "eventTypes": list(EVENT_TYPES),
         "finalCloseCodes": list(FINAL_CLOSE_CODES),
         "backOffCloseCodes": list(BACK_OFF_CLOSE_CODES),
@@ -198,3 +290,6 @@ assert [step for _name, _label, _about, steps in SETUP_PHASES for step in steps]
     "the phases cover every step exactly once, in order"
 )
 assert set(ACTION_LABELS) == set(ACTION_KINDS) == set(ACTION_EXPLANATIONS)
+assert set(CONNECTION_HEALTH_LABELS) == set(CONNECTION_HEALTH_EXPLANATIONS) == set(ConnectionHealth)
+assert set(SYNC_STATUS_LABELS) == set(SyncStatus)
+assert set(FIVETRAN_SYNC_END_STATUSES.values()) == set(SyncStatus) - {SyncStatus.RUNNING}

@@ -4,10 +4,19 @@ The one source: docs/asyncapi.yaml is generated from here (`manage.py asyncapi`)
 validate every emitted event against these. A new event type without a schema fails the suite.
 """
 
-from integrations.vocabulary import ACTION_KINDS, STEP_NAMES, IntegrationState, StepState
+from integrations.vocabulary import (
+    ACTION_KINDS,
+    FAILED_SYNC_STATUSES,
+    STEP_NAMES,
+    ConnectionHealth,
+    IntegrationState,
+    StepState,
+    SyncStatus,
+)
 
 STEP_STATES = [str(state) for state in StepState]
 INTEGRATION_STATES = [str(state) for state in IntegrationState]
+CONNECTION_HEALTHS = [str(health) for health in ConnectionHealth]
 
 _timestamp = {"type": "string", "format": "date-time"}
 _nullable_timestamp = {"type": ["string", "null"], "format": "date-time"}
@@ -58,6 +67,27 @@ _step = _object(
     },
 )
 
+
+def _sync(statuses: list[str]) -> dict:
+    """One Fivetran sync (a `Sync` row): `id` is ours, `sync_id` Fivetran's (null when its webhook had none),
+    `reason` Fivetran's own words for how it ended ("" when it gave none)."""
+    return _object(
+        ["id", "sync_id", "status", "started_at", "ended_at", "reason"],
+        {
+            "id": {"type": "integer", "minimum": 1},
+            "sync_id": {"type": ["string", "null"]},
+            "status": {"type": "string", "enum": statuses},
+            "started_at": _nullable_timestamp,
+            "ended_at": _nullable_timestamp,
+            "reason": {"type": "string"},
+        },
+    )
+
+
+# A sync.failed is a sync that ended in one of FAILED_SYNC_STATUSES; a sync.completed any other end.
+_FAILED_SYNC = [str(status) for status in FAILED_SYNC_STATUSES]
+_ENDED_SYNC = [str(status) for status in SyncStatus if status not in (SyncStatus.RUNNING, *FAILED_SYNC_STATUSES)]
+
 # The data of each frame type, keyed by `type`.
 DATA_SCHEMAS: dict[str, dict] = {
     "snapshot": _object(
@@ -100,6 +130,27 @@ DATA_SCHEMAS: dict[str, dict] = {
     ),
     "setup.completed": _object(["duration_ms", "tables"], {"duration_ms": _count, "tables": _count}),
     "setup.failed": _object(["step", "error"], {"step": _step_name, "error": _error}),
+    "connection.updated": _object(
+        [
+            "health", "health_label", "reason", "sync_state", "paused", "sync_frequency", "succeeded_at",
+            "failed_at", "next_sync_at",
+        ],
+        {
+            "health": {"type": "string", "enum": CONNECTION_HEALTHS},
+            "health_label": {"type": "string"},
+            "reason": {"type": "string"},
+            # Fivetran's own value (scheduled, syncing, paused, rescheduled), kept as it comes.
+            "sync_state": {"type": "string"},
+            "paused": {"type": "boolean"},
+            "sync_frequency": {"type": ["integer", "null"], "minimum": 1},
+            "succeeded_at": _nullable_timestamp,
+            "failed_at": _nullable_timestamp,
+            "next_sync_at": _nullable_timestamp,
+        },
+    ),
+    "sync.started": _sync([str(SyncStatus.RUNNING)]),
+    "sync.completed": _sync(_ENDED_SYNC),
+    "sync.failed": _sync(_FAILED_SYNC),
     "heartbeat": {"type": "object", "maxProperties": 0},
 }
 

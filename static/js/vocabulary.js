@@ -99,6 +99,35 @@ window.GyanaVocabulary = Object.freeze({
     "select_tables": "Choose which tables Fivetran copies into BigQuery.",
     "reconnect": "Fivetran lost access to the source. Sign in again to let the sync carry on."
   },
+  "connectionHealthLabels": {
+    "not_set_up": "Not set up yet",
+    "syncing": "Syncing",
+    "healthy": "Healthy",
+    "paused": "Paused",
+    "delayed": "Delayed",
+    "failing": "Sync failing",
+    "broken": "Needs reconnecting",
+    "stale": "Out of date",
+    "deleted": "Deleted in Fivetran"
+  },
+  "connectionHealthExplanations": {
+    "not_set_up": "The set-up has not finished its first sync yet.",
+    "syncing": "Fivetran is copying new data into BigQuery.",
+    "healthy": "The last sync succeeded and the next one is on schedule.",
+    "paused": "Fivetran does not sync this connection until it is resumed.",
+    "delayed": "Fivetran is behind schedule, waiting for the source; it carries on by itself.",
+    "failing": "The last sync failed; Fivetran tries again on its schedule.",
+    "broken": "Fivetran lost access to the source. Sign in again to let the sync carry on.",
+    "stale": "No sync has succeeded for a long time: the data in BigQuery is getting old.",
+    "deleted": "The connection no longer exists in Fivetran; its data in BigQuery is kept."
+  },
+  "syncStatusLabels": {
+    "running": "Running",
+    "successful": "Succeeded",
+    "failed": "Failed",
+    "rescheduled": "Rescheduled",
+    "cancelled": "Cancelled"
+  },
   "eventTypes": [
     "step.started",
     "step.progress",
@@ -108,7 +137,11 @@ window.GyanaVocabulary = Object.freeze({
     "action.required",
     "tables.registered",
     "setup.completed",
-    "setup.failed"
+    "setup.failed",
+    "connection.updated",
+    "sync.started",
+    "sync.completed",
+    "sync.failed"
   ],
   "finalCloseCodes": [
     4401,

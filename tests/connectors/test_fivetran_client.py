@@ -163,6 +163,68 @@ async def test_resync_with_an_empty_scope_is_refused_before_any_call(client, emu
     assert emulator.requests() == []
 
 
+async def test_a_new_connection_carries_fivetrans_default_schedule(client):
+    connection = await new_connection(client)
+    assert (connection.sync_frequency, connection.schedule_type, connection.daily_sync_time) == (360, "auto", None)
+
+
+async def test_update_connection_changes_only_what_it_is_given(client, emulator):
+    connection = await connected(client, emulator)
+
+    daily = await client.update_connection(connection.id, sync_frequency=1440, daily_sync_time="03:00")
+    assert (daily.sync_frequency, daily.daily_sync_time, daily.paused) == (1440, "03:00", True)
+
+    # Unpausing alone leaves the schedule as it was: the body carries only the argument given.
+    resumed = await client.update_connection(connection.id, paused=False)
+    assert (resumed.paused, resumed.sync_frequency, resumed.daily_sync_time) == (False, 1440, "03:00")
+    hourly = await client.update_connection(connection.id, sync_frequency=60)
+    assert (hourly.sync_frequency, hourly.paused) == (60, False)
+
+    fetched = await client.get_connection(connection.id)
+    assert (fetched.sync_frequency, fetched.paused) == (60, False)
+    patches = api_calls(emulator, "PATCH", f"/v1/connections/{connection.id}")
+    assert [call["status"] for call in patches] == [200, 200, 200]
+
+
+async def test_update_connection_refuses_nothing_to_change_and_unknown_frequencies_before_any_call(client, emulator):
+    for arguments in ({}, {"sync_frequency": 7}, {"sync_frequency": True}):
+        with pytest.raises(ValueError):
+            await client.update_connection("anything", **arguments)
+    assert emulator.requests() == []
+
+
+async def test_update_connection_passes_on_fivetrans_refusal(client, emulator):
+    connection = await connected(client, emulator)
+    with pytest.raises(FivetranError) as raised:
+        await client.update_connection(connection.id, daily_sync_time="03:30")
+    assert raised.value.status == 400
+    assert (await client.get_connection(connection.id)).daily_sync_time is None
+
+
+async def test_resync_table_asks_for_that_one_table(client, emulator):
+    connection = await connected(client, emulator, "postgres")
+    await client.get_schema_config(connection.id)
+    emulator.clear_requests()
+
+    await client.resync_table(connection.id, "public", "orders")
+    # A source name with a space reaches Fivetran as one path segment.
+    await client.resync_table(connection.id, "Sales Ops", "Quota")
+
+    calls = api_calls(emulator, "POST", "/resync")
+    assert [(call["path"], call["status"]) for call in calls] == [
+        (f"/v1/connections/{connection.id}/schemas/public/tables/orders/resync", 200),
+        (f"/v1/connections/{connection.id}/schemas/Sales Ops/tables/Quota/resync", 200),
+    ]
+
+
+async def test_resync_table_of_an_unknown_table_raises(client, emulator):
+    connection = await connected(client, emulator, "postgres")
+    await client.get_schema_config(connection.id)
+    with pytest.raises(FivetranError) as raised:
+        await client.resync_table(connection.id, "public", "no_such_table")
+    assert raised.value.status == 404
+
+
 async def test_delete_connection(client, emulator):
     connection = await new_connection(client)
     await client.delete_connection(connection.id)

@@ -105,6 +105,23 @@ def test_list_items_without_config_parse(name):
     assert connections[0].config == {}
 
 
+def test_the_schedule_parses():
+    connection = parse_connection(data("GET_connections_ID.5_historical_done.json"))
+    assert (connection.sync_frequency, connection.daily_sync_time, connection.schedule_type) == (360, None, "auto")
+
+    raw = copy.deepcopy(data("GET_connections_ID.5_historical_done.json"))
+    raw.update(sync_frequency=1440, daily_sync_time="03:00", schedule_type="manual")
+    daily = parse_connection(raw)
+    assert (daily.sync_frequency, daily.daily_sync_time, daily.schedule_type) == (1440, "03:00", "manual")
+
+
+@pytest.mark.parametrize("frequency", [None, "360", True, 0, -5])
+def test_a_null_or_mistyped_frequency_is_no_frequency(frequency):
+    raw = {**data("GET_connections_ID.5_historical_done.json"), "sync_frequency": frequency}
+    assert parse_connection(raw).sync_frequency is None
+    assert parse_connection({"id": "bare"}).schedule_type == ""
+
+
 def test_unknown_enum_values_are_kept_as_strings():
     raw = copy.deepcopy(data("GET_connections_ID.5_historical_done.json"))
     raw["status"].update(setup_state="quarantined", sync_state="warming_up", update_state="someday")

@@ -7,13 +7,13 @@ from django.utils import timezone
 
 from connectors.catalogue import get_catalogue
 from integrations.admin import IntegrationAdmin
-from integrations.models import Integration, IntegrationEvent, SetupStep, Table
+from integrations.models import Integration, IntegrationEvent, SetupStep, Sync, Table
 from integrations.setup.flow import integration_create
 from teams.models import Team
 
 pytestmark = pytest.mark.django_db
 
-MODELS = [Team, Integration, SetupStep, IntegrationEvent, Table]
+MODELS = [Team, Integration, SetupStep, IntegrationEvent, Table, Sync]
 
 
 @pytest.fixture
@@ -31,6 +31,7 @@ def integration() -> Integration:
     integration = integration_create(team=team, user=user, service=get_catalogue().get("hubspot"))
     IntegrationEvent.objects.create(integration=integration, seq=1, type="step", time=timezone.now(), data={"a": 1})
     Table.objects.create(integration=integration, project="p", dataset=integration.schema_name, name="contacts")
+    Sync.objects.create(integration=integration, sync_id="6f1d2c8e", started_at=timezone.now(), reason="quota")
     return integration
 
 
@@ -47,7 +48,7 @@ def test_each_changelist_and_object_page_answers(staff, integration, model):
     assert staff.get(admin_url(model, "change", obj.pk)).status_code == 200
 
 
-@pytest.mark.parametrize("model", [SetupStep, IntegrationEvent, Table], ids=lambda model: model.__name__)
+@pytest.mark.parametrize("model", [SetupStep, IntegrationEvent, Table, Sync], ids=lambda model: model.__name__)
 def test_the_flow_rows_are_read_only(staff, integration, model):
     obj = model.objects.first()
     assert staff.get(admin_url(model, "add")).status_code == 403

@@ -7,15 +7,19 @@ import sys
 import pytest
 
 from integrations.management.commands.asyncapi import render_vocabulary_js
-from integrations.models import Integration, SetupStep
+from integrations.models import Integration, SetupStep, Sync
 from integrations.setup.flow import STEPS
 from integrations.state.event_schemas import DATA_SCHEMAS
 from integrations.vocabulary import (
     CLOSE_CODES,
+    CONNECTION_HEALTH_LABELS,
     EVENT_TYPES,
     INTEGRATION_STATE_LABELS,
     SETUP_STEPS,
     STEP_STATE_LABELS,
+    SYNC_STATUS_LABELS,
+    SyncStatus,
+    sync_status_of_fivetran,
 )
 from tests.support.paths import REPO
 
@@ -30,6 +34,27 @@ def test_the_generated_browser_vocabulary_is_current():
 def test_models_take_their_states_and_labels_from_the_vocabulary():
     assert dict(Integration.State.choices) == {str(k): v for k, v in INTEGRATION_STATE_LABELS.items()}
     assert dict(SetupStep.State.choices) == {str(k): v for k, v in STEP_STATE_LABELS.items()}
+    assert dict(Integration.Health.choices) == {str(k): v for k, v in CONNECTION_HEALTH_LABELS.items()}
+    assert dict(Sync.Status.choices) == {str(k): v for k, v in SYNC_STATUS_LABELS.items()}
+
+
+@pytest.mark.parametrize(
+    "fivetran, ours",
+    [
+        ("SUCCESSFUL", SyncStatus.SUCCESSFUL),
+        ("RESCHEDULED", SyncStatus.RESCHEDULED),
+        ("FAILURE", SyncStatus.FAILED),
+        ("FAILURE_WITH_TASK", SyncStatus.FAILED),
+        ("FAILED", SyncStatus.FAILED),
+        ("CANCELED", SyncStatus.CANCELLED),
+        ("successful", SyncStatus.SUCCESSFUL),
+        # A status Fivetran adds later, or none at all, is not taken for a success.
+        ("SOMETHING_NEW", SyncStatus.FAILED),
+        ("", SyncStatus.FAILED),
+    ],
+)
+def test_fivetrans_sync_end_statuses_map_to_ours(fivetran, ours):
+    assert sync_status_of_fivetran(fivetran) is ours
 
 
 def test_the_flow_runs_exactly_the_declared_steps_in_order():
