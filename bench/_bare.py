@@ -1,5 +1,5 @@
 """The baselines of bench.setup_engine: bare Temporal workflows that call the product's own set-up
-activity (integrations.engine.activities.run_setup_step, by name) with none of IntegrationSetup's
+activity (integrations.engine.setup_activities.run_setup_step, by name) with none of IntegrationSetup's
 logic: no step loop, no waiting rules, no Updates, no retry bookkeeping, default retry policy.
 Whatever the product spends beyond these is the engine's overhead.
 

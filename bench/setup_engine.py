@@ -67,7 +67,7 @@ def _worker() -> None:
     django.setup()
     from bench._bare import BARE_WORKFLOWS
     from gyana.temporal.worker import run_worker
-    from integrations.engine.activities import ACTIVITIES
+    from integrations.engine.setup_activities import ACTIVITIES
     from integrations.engine.worker import WORKFLOWS
 
     asyncio.run(run_worker((*WORKFLOWS, *BARE_WORKFLOWS), ACTIVITIES))

@@ -114,6 +114,15 @@ TEMPORAL_WORKER_DRAIN_SECONDS = env.float("TEMPORAL_WORKER_DRAIN_SECONDS", 30.0)
 # workflow that was evicted is replayed from its short history instead, which costs milliseconds,
 # while each cached one costs about a quarter of a megabyte.
 TEMPORAL_MAX_CACHED_WORKFLOWS = env.int("TEMPORAL_MAX_CACHED_WORKFLOWS", 200)
+# Workflow tasks a worker runs at once (the SDK's default is 100). They share one interpreter: a
+# hundred replays at once each take a hundred times longer and run past their 10 s timeout, to be
+# run again; a few at a time finish quickly while the rest wait in Temporal's queue, where waiting
+# costs no timeout.
+TEMPORAL_MAX_CONCURRENT_WORKFLOW_TASKS = env.int("TEMPORAL_MAX_CONCURRENT_WORKFLOW_TASKS", 10)
+# A Ready connection is looked at this often even when no webhook rings (they normally do).
+CONNECTION_LOOK_HOURS = env.float("CONNECTION_LOOK_HOURS", 6.0)
+# The reconciliation pass (one paged listing of the group's connections) catches missed webhooks.
+RECONCILE_MINUTES = env.float("RECONCILE_MINUTES", 10.0)
 # A set-up left on the Connect Card this long deletes its own Fivetran connection (and itself).
 SETUP_ABANDON_HOURS = env.float("SETUP_ABANDON_HOURS", 24.0)
 # A set-up activity that stops heartbeating this long is taken to have lost its worker and runs again.

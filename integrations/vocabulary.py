@@ -205,6 +205,9 @@ def sync_status_of_fivetran(status: str) -> SyncStatus:
     return FIVETRAN_SYNC_END_STATUSES.get(str(status or "").strip().upper(), SyncStatus.FAILED)
 
 
+# What a person can ask of a Ready connection (the API's actions, the workflow's Update).
+CONNECTION_ACTIONS = ("sync", "pause", "resume", "settings", "schema", "reconnect")
+
 # Every event type the server stores and sends; each has a JSON Schema in state/event_schemas.py.
 EVENT_TYPES = (
     "step.started",
@@ -221,6 +224,9 @@ EVENT_TYPES = (
     "sync.started",
     "sync.completed",
     "sync.failed",
+    # After a successful sync the Table rows follow BigQuery; a person acted on the connection.
+    "tables.updated",
+    "connection.action",
 )
 # Frames that are not event rows.
 SNAPSHOT = "snapshot"

@@ -5,7 +5,8 @@ Both build the same Worker (`build_worker`):
 - async activities run on the worker's event loop; if any activity is a plain `def`, a
   ThreadPoolExecutor runs them, sized like the activity slots so no slot waits for a thread
   (a sync activity that uses the ORM holds a database connection per thread: close it when done);
-- max_cached_workflows (TEMPORAL_MAX_CACHED_WORKFLOWS) bounds the workflows held in memory;
+- max_cached_workflows (TEMPORAL_MAX_CACHED_WORKFLOWS) bounds the workflows held in memory, and
+  max_concurrent_workflow_tasks (TEMPORAL_MAX_CONCURRENT_WORKFLOW_TASKS) those run at once;
 - graceful_shutdown_timeout (TEMPORAL_WORKER_DRAIN_SECONDS) lets running activities finish on
   shutdown before they are cancelled; workflow tasks need no draining (their state is in Temporal);
 - workflows run in the SDK's sandbox with `django` passed through (see `sandboxed_runner`).
@@ -80,6 +81,7 @@ def build_worker(
     if graceful_shutdown_timeout is None:
         graceful_shutdown_timeout = timedelta(seconds=settings.TEMPORAL_WORKER_DRAIN_SECONDS)
     worker_options.setdefault("max_cached_workflows", settings.TEMPORAL_MAX_CACHED_WORKFLOWS)
+    worker_options.setdefault("max_concurrent_workflow_tasks", settings.TEMPORAL_MAX_CONCURRENT_WORKFLOW_TASKS)
     worker = Worker(
         client,
         task_queue=task_queue or settings.TEMPORAL_TASK_QUEUE,

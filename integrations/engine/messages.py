@@ -1,10 +1,12 @@
-"""What the set-up workflow and its activities pass each other: plain dataclasses of plain values
+"""What the workflows (the set-up, then the connection's life) and their activities pass each other: plain dataclasses of plain values
 (Temporal's JSON converter), and the names both sides use. No Django here: the workflow imports it
 inside Temporal's sandbox."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from integrations.vocabulary import CONNECTION_ACTIONS
 
 TASK_QUEUE_DEFAULT = "integration-setup"
 
@@ -15,10 +17,20 @@ RESTART_STEP = "restart_failed_step"
 RECORD_FAILURE = "record_step_failure"
 ABANDON = "abandon_setup"
 WATCH_LANDING = "watch_landing"
+REFRESH_CONNECTION = "refresh_connection"
+ACT_ON_CONNECTION = "act_on_connection"
+RECONCILE_CONNECTIONS = "reconcile_connections"
+
+# Workflow names. After Ready the set-up continues as the connection's life (same workflow id).
+SETUP_WORKFLOW = "IntegrationSetup"
+LIFE_WORKFLOW = "ConnectionLife"
+RECONCILE_WORKFLOW = "ReconcileConnections"
+RECONCILE_SCHEDULE_ID = "reconcile-fivetran-connections"
 
 # workflow.patched() ids: each marks a change of the workflow's commands, so that histories
 # recorded before it replay on the old path.
 PATCH_WATCH_LANDING = "watch-landing-during-historical-sync"
+PATCH_CONNECTION_LIFE = "continue-as-connection-life-after-ready"
 
 # Error types an activity raises that retrying cannot fix (ApplicationError.type, non-retryable).
 INTEGRATION_GONE = "IntegrationGone"
@@ -28,10 +40,16 @@ SELECT_TABLES = "select_tables"
 RETRY = "retry"
 CARD_RETURNED = "card_returned"
 FIVETRAN_CHANGED = "fivetran_changed"
+CONNECTION_ACTION = "connection_action"
 
 # ApplicationError types of a refused Update, which the API maps to its answers.
 NOT_WAITING = "NotWaiting"  # 409: the set-up is not at that point
 BAD_REQUEST = "BadRequest"  # 400: the input is wrong
+NOT_POSSIBLE = "NotPossible"  # 409: Fivetran refused, in its own words (deleted, broken, ...)
+UNAVAILABLE = "Unavailable"  # 503: Fivetran kept failing transiently; nothing was changed for sure
+
+# The user's actions on a connection after set-up (the Update CONNECTION_ACTION's `kind`).
+ACTIONS = CONNECTION_ACTIONS
 
 
 def workflow_id(integration_id: int, schema_name: str) -> str:
@@ -81,3 +99,55 @@ class StepFailure:
     step: str
     code: str
     message: str
+
+
+@dataclass(frozen=True)
+class FivetranEvent:
+    """What a signed webhook said. Only ids and words are taken from it: the state is always read
+    from Fivetran's status, so a stale or replayed webhook changes nothing."""
+
+    event: str = ""
+    sync_id: str = ""
+    status: str = ""
+    reason: str = ""
+    created: str = ""  # when Fivetran says it happened (ISO 8601)
+
+
+@dataclass(frozen=True)
+class LifeParams:
+    integration_id: int
+    heartbeat_timeout_seconds: float = 60.0
+    # Looked at without being told (webhooks and the reconciliation normally tell first).
+    look_every_seconds: float = 6 * 3600.0
+    # Webhook events not yet looked at, carried over continue-as-new.
+    events: list[FivetranEvent] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Refresh:
+    integration_id: int
+    events: list[FivetranEvent] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ConnectionView:
+    """What the workflow keeps of a look at the connection: enough to validate actions."""
+
+    health: str
+    deleted: bool = False  # gone on Fivetran's side
+    gone: bool = False  # the integration was deleted here: the life ends
+    look_again_seconds: float | None = None  # sooner than the default (a sync is running)
+
+
+@dataclass(frozen=True)
+class Action:
+    integration_id: int
+    kind: str  # one of ACTIONS
+    arguments: dict = field(default_factory=dict)
+    user_id: int | None = None
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    message: str
+    data: dict = field(default_factory=dict)

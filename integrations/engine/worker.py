@@ -6,21 +6,36 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 
+from django.conf import settings
+
+from gyana.temporal.client import get_client
 from gyana.temporal.worker import InProcessWorker, run_worker, start_in_process_worker
-from integrations.engine.activities import ACTIVITIES
+from integrations.engine import life_activities, setup_activities
+from integrations.engine.life import ConnectionLife
+from integrations.engine.reconcile import ReconcileConnections
+from integrations.engine.schedules import ensure_schedule
 from integrations.engine.workflow import IntegrationSetup
 
 logger = logging.getLogger(__name__)
 
-WORKFLOWS = (IntegrationSetup,)
+WORKFLOWS = (IntegrationSetup, ConnectionLife, ReconcileConnections)
+ACTIVITIES = setup_activities.ACTIVITIES + life_activities.ACTIVITIES
 
 _in_process: InProcessWorker | None = None
 _starting: asyncio.Task | None = None
 
 
+async def ensure_schedules() -> None:
+    await ensure_schedule(
+        await get_client(), settings.TEMPORAL_TASK_QUEUE, timedelta(minutes=settings.RECONCILE_MINUTES)
+    )
+
+
 async def run() -> None:
     """Run until SIGTERM or SIGINT, then drain in-flight activities (TEMPORAL_WORKER_DRAIN_SECONDS)."""
+    await ensure_schedules()
     await run_worker(WORKFLOWS, ACTIVITIES)
 
 
@@ -37,6 +52,7 @@ def ensure_in_process() -> None:
     async def start() -> None:
         global _in_process
         _in_process = await start_in_process()
+        await ensure_schedules()
         logger.info("set-up worker running inside the web process")
 
     _starting = asyncio.ensure_future(start())

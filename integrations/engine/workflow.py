@@ -6,6 +6,7 @@ order, each run by an activity, with the waiting done here, durably.
   the step asks to look again anyway (a Connect Card link is renewed before it expires).
 - A step that waits on Fivetran (the historical sync) sleeps on a durable timer with the backoff
   the step chose, and Fivetran's webhook (`fivetran_changed`) cuts the sleep short.
+- Once Ready, it continues as the connection's life (integrations.engine.life), same workflow id.
 - Transient failures (timeouts, 429, 5xx, lost answers) are retried by the activity's RetryPolicy
   and shown as progress; a failure Fivetran calls final is recorded by the step and waits for a
   person's `retry` Update. A set-up abandoned on the Connect Card deletes its own connection.
@@ -25,6 +26,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from integrations.engine import messages as m
+    from integrations.engine.errors import failed_with, words
     from integrations.vocabulary import STEP_NAMES
 
 # Transient failures: back off from 1 s to 5 min, for about two hours in all, then hand the step
@@ -43,7 +45,7 @@ STEP_TIMEOUT = timedelta(minutes=30)
 BOOKKEEPING_TIMEOUT = timedelta(minutes=1)
 
 
-@workflow.defn(name="IntegrationSetup")
+@workflow.defn(name=m.SETUP_WORKFLOW)
 class IntegrationSetup:
     def __init__(self) -> None:
         self.integration_id = 0
@@ -71,6 +73,12 @@ class IntegrationSetup:
                 return finished
         self.step = ""
         await workflow.wait_condition(workflow.all_handlers_finished)
+        if workflow.patched(m.PATCH_CONNECTION_LIFE):
+            # Ready: the same workflow id goes on as the connection's life, with a fresh history.
+            workflow.continue_as_new(
+                m.LifeParams(params.integration_id, params.heartbeat_timeout_seconds),
+                workflow=m.LIFE_WORKFLOW,
+            )
         return "ready"
 
     async def _run_step(self, step: str, params: m.SetupParams) -> str | None:
@@ -89,12 +97,12 @@ class IntegrationSetup:
                     retry_policy=STEP_RETRY,
                 )
             except ActivityError as error:
-                if _is_gone(error):
+                if failed_with(error, m.INTEGRATION_GONE):
                     return "gone"
                 # The retries ran out: a person decides, with the last error's words in front of them.
                 await self._bookkeeping(
                     m.RECORD_FAILURE,
-                    m.StepFailure(self.integration_id, step, "unavailable", _words(error)),
+                    m.StepFailure(self.integration_id, step, "unavailable", words(error)),
                 )
                 result = m.StepResult("failed")
             finally:
@@ -197,7 +205,7 @@ class IntegrationSetup:
         self.nudged = True
 
     @workflow.signal(name=m.FIVETRAN_CHANGED)
-    def fivetran_changed(self) -> None:
+    def fivetran_changed(self, event: m.FivetranEvent | None = None) -> None:
         """Fivetran's signed webhook said something changed: look now instead of on the timer."""
         self.nudged = True
 
@@ -244,15 +252,3 @@ class IntegrationSetup:
         if not (self.failed or self.running) or self.retry_taken:
             raise ApplicationError("No step of this integration has failed.", type=m.NOT_WAITING)
 
-
-def _is_gone(error: ActivityError) -> bool:
-    cause = error.cause
-    return isinstance(cause, ApplicationError) and cause.type == m.INTEGRATION_GONE
-
-
-def _words(error: ActivityError) -> str:
-    """The innermost message: Fivetran's own words where the cause was Fivetran's answer."""
-    cause: BaseException | None = error
-    while cause is not None and getattr(cause, "cause", None) is not None:
-        cause = cause.cause
-    return str(getattr(cause, "message", "") or cause or error)

@@ -15,13 +15,13 @@ from django.utils import timezone
 from connectors.catalogue import get_catalogue
 from connectors.fivetran import SchemaConfig, get_client
 from integrations.models import Integration
-from integrations.setup.datasets import destination_tables
 from integrations.setup.landing import landing_progress
 from integrations.setup.outcomes import CheckAgain, Done, Failed, Skipped, StepContext, WaitForUser
 from integrations.setup.selection import picker_counts, picker_schemas
 from integrations.setup.sync_status import SyncVerdict, assess
 from integrations.state import connect_card_return
 from integrations.state import transitions as services
+from integrations.state.datasets import destination_tables
 from integrations.state.events import isoformat
 from integrations.state.tables import register_tables
 from integrations.wording import counted

@@ -6,6 +6,7 @@ validate every emitted event against these. A new event type without a schema fa
 
 from integrations.vocabulary import (
     ACTION_KINDS,
+    CONNECTION_ACTIONS,
     FAILED_SYNC_STATUSES,
     STEP_NAMES,
     ConnectionHealth,
@@ -151,6 +152,23 @@ DATA_SCHEMAS: dict[str, dict] = {
     "sync.started": _sync([str(SyncStatus.RUNNING)]),
     "sync.completed": _sync(_ENDED_SYNC),
     "sync.failed": _sync(_FAILED_SYNC),
+    "tables.updated": _object(
+        ["count", "added", "removed"],
+        {
+            "count": _count,
+            "added": {"type": "array", "items": _object(["dataset", "name"], {"dataset": {"type": "string"}, "name": {"type": "string"}})},
+            "removed": {"type": "array", "items": _object(["dataset", "name"], {"dataset": {"type": "string"}, "name": {"type": "string"}})},
+        },
+    ),
+    "connection.action": _object(
+        ["action", "by", "message"],
+        {
+            "action": {"type": "string", "enum": list(CONNECTION_ACTIONS)},
+            # Who asked: a username, or null when that user has since been deleted.
+            "by": {"type": ["string", "null"]},
+            "message": {"type": "string"},
+        },
+    ),
     "heartbeat": {"type": "object", "maxProperties": 0},
 }
 

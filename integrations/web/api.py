@@ -75,8 +75,12 @@ async def integration_list_create(request):
     return JsonResponse(_links(request, integration), status=201)
 
 
-@require_http_methods(["GET", "DELETE"])
+@require_http_methods(["GET", "PATCH", "DELETE"])
 async def integration_detail(request, pk: int):
+    if request.method == "PATCH":
+        from integrations.web.connection_api import connection_settings
+
+        return await connection_settings(request, pk)
     integration = await team_integration(request, pk)
     if request.method == "DELETE":
         try:
@@ -120,6 +124,11 @@ async def integration_schema(request, pk: int):
         selected = validate_selection(integration.source_schema, body.get("selected") if isinstance(body, dict) else None)
     except ValueError as exc:  # SelectionError and bad JSON alike
         return error(400, str(exc) if isinstance(exc, SelectionError) else "The body must be JSON.")
+    if integration.state == Integration.State.READY:
+        # After the set-up: a change of the tables synced, carried out by the connection's workflow.
+        from integrations.web.connection_api import act_on
+
+        return await act_on(request, integration, "schema", selected=selected)
     try:
         await dispatch.select_tables(integration.pk, selected)
     except dispatch.Refused as refused:

@@ -13,6 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from integrations.engine import dispatch
+from integrations.engine import messages as m
 from integrations.models import Integration
 from integrations.state import transitions
 
@@ -59,8 +60,24 @@ async def fivetran_webhook(request):
         reason = _failure_reason(payload)
         if reason:
             await sync_to_async(transitions.sync_reason_record)(connection_id, reason)
-        await dispatch.fivetran_changed(integration_id)
+        await dispatch.fivetran_changed(integration_id, fivetran_event(payload))
     return HttpResponse(status=204)
+
+
+def fivetran_event(payload: dict) -> m.FivetranEvent:
+    """The ids and words of a webhook for the connection's workflow; never its state."""
+    data = payload.get("data") if isinstance(payload.get("data"), dict) else {}
+
+    def text(value) -> str:
+        return value if isinstance(value, str) else ""
+
+    return m.FivetranEvent(
+        event=text(payload.get("event")),
+        sync_id=text(payload.get("sync_id")),
+        status=text(data.get("status")),
+        reason=text(data.get("reason"))[:2000],
+        created=text(payload.get("created")),
+    )
 
 
 def _failure_reason(payload: dict) -> str:

@@ -141,7 +141,9 @@ window.GyanaVocabulary = Object.freeze({
     "connection.updated",
     "sync.started",
     "sync.completed",
-    "sync.failed"
+    "sync.failed",
+    "tables.updated",
+    "connection.action"
   ],
   "finalCloseCodes": [
     4401,

@@ -10,6 +10,7 @@ from django.test import Client
 
 from connectors.catalogue import get_catalogue
 from integrations.engine import dispatch
+from integrations.engine.messages import FivetranEvent
 from integrations.models import Integration, IntegrationEvent, SetupStep
 from integrations.setup.flow import integration_create
 from teams.models import Team
@@ -83,18 +84,19 @@ def test_a_signed_body_that_is_not_a_json_object_is_refused_and_changes_nothing(
 def test_the_same_signed_object_still_nudges_the_waiting_sync(waiting_sync, monkeypatch):
     nudged = []
 
-    async def record(integration_id):
-        nudged.append(integration_id)
+    async def record(integration_id, event=None):
+        nudged.append((integration_id, event))
         return True
 
     monkeypatch.setattr(dispatch, "fivetran_changed", record)
-    response = post(f'{{"event": "sync_end", "connector_id": "{CONNECTION_ID}"}}'.encode())
+    response = post(f'{{"event": "sync_end", "connector_id": "{CONNECTION_ID}", "sync_id": "s-1"}}'.encode())
     assert response.status_code == 204
-    assert nudged == [waiting_sync.pk]
+    # The workflow hears the webhook's ids and words only; it reads the state from Fivetran.
+    assert nudged == [(waiting_sync.pk, FivetranEvent(event="sync_end", sync_id="s-1"))]
 
 
 def test_a_failed_syncs_reason_is_kept_in_fivetrans_words(waiting_sync, monkeypatch):
-    async def record(integration_id):
+    async def record(integration_id, event=None):
         return True
 
     monkeypatch.setattr(dispatch, "fivetran_changed", record)

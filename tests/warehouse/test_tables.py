@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from connectors.catalogue import get_catalogue
 from connectors.fivetran import parse_schema_config
 from integrations.models import Integration, Table
-from integrations.setup.datasets import destination_tables
+from integrations.state.datasets import destination_tables
 from integrations.state.tables import TableStore, register_tables
 from teams.models import Team
 from tests.support.bigquery_fixtures import MANY_TABLES, create_tables, unique_name

@@ -38,6 +38,8 @@ SUMMARIES = {
     "sync.started": "Fivetran started a sync (or carried on with a rescheduled one).",
     "sync.completed": "A sync ended without failing: successful, or rescheduled (Fivetran carries on by itself).",
     "sync.failed": "A sync failed or was cancelled; reason is Fivetran's own words.",
+    "tables.updated": "After a successful sync the tables follow BigQuery: those that appeared and those that went.",
+    "connection.action": "A person acted on the connection (Sync now, pause, resume, settings, schema, reconnect).",
     "heartbeat": "Sent on a socket idle for 30 s and in answer to a ping. No seq, not an event: only liveness.",
 }
 

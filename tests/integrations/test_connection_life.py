@@ -1,0 +1,180 @@
+"""A connection's life after its set-up, on the real stack: the set-up's workflow goes on as the
+connection's (Temporal dev server, the worker in the test's loop, the Fivetran emulator landing in
+the BigQuery stand-in), the JSON API's actions reach it as Updates, and the reconciliation finds
+what no webhook said."""
+
+import asyncio
+import json
+import time
+from datetime import timedelta
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.contrib.auth import get_user_model
+from django.test import AsyncClient
+
+from gyana.temporal.client import get_client
+from integrations.engine.dispatch import workflow_id_of
+from integrations.engine.schedules import ensure_schedule, schedule_id
+from integrations.models import Sync
+from teams.models import Team
+from tests.support.flow_fixtures import Driver, start_setup
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("setup_worker_running")]
+
+
+async def ready(team_user, emulator, service: str = "hubspot") -> Driver:
+    driver = await start_setup(team_user, service)
+    await driver.connect_and_choose(emulator)
+    await driver.until_state("ready", timeout=60)
+    return driver
+
+
+async def until_event(driver: Driver, predicate, what: str, timeout: float = 30.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for event in await driver.events():
+            if predicate(event):
+                return event
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no {what}; events: {[e['type'] for e in await driver.events()]}")
+
+
+async def until_integration(driver: Driver, predicate, what: str, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        integration = await driver.state()
+        if predicate(integration):
+            return integration
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"never {what}; health {integration.health}, {integration.health_reason!r}")
+
+
+async def logged_in(user) -> AsyncClient:
+    client = AsyncClient()
+    await client.aforce_login(user)
+    return client
+
+
+async def patch(client: AsyncClient, url: str, body) -> object:
+    return await client.patch(url, json.dumps(body), content_type="application/json")
+
+
+async def test_after_ready_the_same_workflow_lives_on_as_the_connection(flow_settings, flow_emulator, team_user):
+    driver = await ready(team_user, flow_emulator)
+    handle = (await get_client()).get_workflow_handle(await workflow_id_of(driver.integration_id))
+    # Ready is written by the last step's activity; the set-up's run then continues as new.
+    deadline = time.monotonic() + 10
+    while (description := await handle.describe()).workflow_type != "ConnectionLife":
+        assert time.monotonic() < deadline, description.workflow_type
+        await asyncio.sleep(0.05)
+    assert description.status.name == "RUNNING"
+    first_run = (await handle.fetch_history()).events
+    assert first_run[0].workflow_execution_started_event_attributes.continued_execution_run_id
+    updated = await until_event(driver, lambda e: e["type"] == "connection.updated", "connection.updated")
+    assert updated["data"]["health"] == "healthy", updated["data"]
+    integration = await driver.state()
+    assert integration.health == "healthy" and integration.succeeded_at is not None
+    assert integration.setup_state == "connected" and integration.sync_frequency
+
+
+async def test_actions_through_the_api(flow_settings, flow_emulator, team_user):
+    team, user = team_user
+    driver = await ready(team_user, flow_emulator)
+    base = f"/api/integrations/{driver.integration_id}"
+    client = await logged_in(user)
+
+    synced = await client.post(f"{base}/sync/")
+    assert synced.status_code == 200, synced.content
+    assert synced.json()["message"] == "Sync started"
+    action = await until_event(driver, lambda e: e["type"] == "connection.action", "connection.action")
+    assert action["data"] == {"action": "sync", "by": user.username, "message": "Sync started"}
+    # The sync Fivetran ran is recorded (from its status: this test runs without webhooks).
+    await until_integration(driver, lambda i: i.health == "healthy", "healthy after the sync", timeout=60)
+
+    for attempt in range(2):  # pausing twice is pausing once
+        paused = await client.post(f"{base}/pause/")
+        assert paused.status_code == 200, paused.content
+    integration = await driver.state()
+    assert integration.paused and integration.health == "paused"
+    assert flow_emulator.api("GET", f"/connections/{integration.connection_id}").json()["data"]["paused"] is True
+    assert (await client.post(f"{base}/resume/")).status_code == 200
+    await until_integration(driver, lambda i: not i.paused and i.health != "paused", "resumed")
+
+    changed = await patch(client, f"{base}/", {"sync_frequency": 60, "name": "CRM"})
+    assert changed.status_code == 200, changed.content
+    integration = await driver.state()
+    assert integration.sync_frequency == 60 and integration.name == "CRM"
+    assert flow_emulator.api("GET", f"/connections/{integration.connection_id}").json()["data"]["sync_frequency"] == 60
+
+    refused = await patch(client, f"{base}/", {"sync_frequency": 7})
+    assert refused.status_code == 400 and "1440" in refused.json()["error"]
+    assert (await patch(client, f"{base}/", {"paused": True})).status_code == 400
+    assert (await patch(client, f"{base}/", {"name": "  "})).status_code == 400
+
+    actions = [e["data"]["action"] for e in await driver.events() if e["type"] == "connection.action"]
+    assert actions == ["sync", "pause", "pause", "resume", "settings"]
+
+
+async def test_actions_are_refused_to_another_team_and_before_the_set_up_is_done(flow_settings, flow_emulator, team_user):
+    team, user = team_user
+    driver = await start_setup(team_user, "hubspot")
+    client = await logged_in(user)
+    early = await client.post(f"/api/integrations/{driver.integration_id}/sync/")
+    assert early.status_code == 409 and "not set up" in early.json()["error"]
+
+    stranger = await sync_to_async(get_user_model().objects.create_user)(username="stranger", password="pw")
+    other = await Team.objects.acreate(name="Other")
+    await other.members.aadd(stranger)
+    outsider = await logged_in(stranger)
+    for path in ("sync/", "pause/", "resume/", "reconnect/"):
+        assert (await outsider.post(f"/api/integrations/{driver.integration_id}/{path}")).status_code == 404
+    assert (await patch(outsider, f"/api/integrations/{driver.integration_id}/", {"sync_frequency": 60})).status_code == 404
+
+
+async def test_reconnect_answers_a_fresh_connect_card(flow_settings, flow_emulator, team_user):
+    team, user = team_user
+    driver = await ready(team_user, flow_emulator)
+    client = await logged_in(user)
+    answer = await client.post(f"/api/integrations/{driver.integration_id}/reconnect/")
+    assert answer.status_code == 200, answer.content
+    url = answer.json()["url"]
+    assert url.startswith(flow_emulator.url) and "redirect_uri" in url
+    integration = await driver.state()
+    assert integration.connect_card_uri == url and integration.return_nonce
+
+
+async def test_a_sync_now_becomes_a_sync_record(flow_settings, flow_emulator, team_user):
+    team, user = team_user
+    driver = await ready(team_user, flow_emulator)
+    before = await driver.state()
+    client = await logged_in(user)
+    assert (await client.post(f"/api/integrations/{driver.integration_id}/sync/")).status_code == 200
+    # Without webhooks the workflow looks while the sync runs, and sees the new success.
+    flow_settings.SETUP_POLL_WITHOUT_WEBHOOKS = (0.1, 0.2)
+    completed = await until_event(driver, lambda e: e["type"] == "sync.completed", "sync.completed", timeout=60)
+    assert completed["data"]["status"] == "successful"
+    integration = await driver.state()
+    assert integration.succeeded_at > before.succeeded_at
+    assert await Sync.objects.filter(integration_id=driver.integration_id, status="successful").acount() == 1
+
+
+async def test_the_reconciliation_finds_a_connection_deleted_in_fivetran(
+    flow_settings, flow_emulator, team_user, temporal_task_queue
+):
+    team, user = team_user
+    driver = await ready(team_user, flow_emulator)
+    integration = await until_integration(driver, lambda i: i.health == "healthy", "healthy")
+    assert flow_emulator.api("DELETE", f"/connections/{integration.connection_id}").status_code == 200
+
+    client = await get_client()
+    await ensure_schedule(client, temporal_task_queue, timedelta(hours=1))
+    schedule = client.get_schedule_handle(schedule_id(temporal_task_queue))
+    try:
+        await schedule.trigger()  # one pass now: one listing of the group, the moved ones told
+        integration = await until_integration(driver, lambda i: i.health == "deleted", "deleted")
+    finally:
+        await schedule.delete()
+    assert integration.health_reason
+    refused = await (await logged_in(user)).post(f"/api/integrations/{driver.integration_id}/sync/")
+    assert refused.status_code == 409 and "no longer exists" in refused.json()["error"]
