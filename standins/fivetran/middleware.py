@@ -95,7 +95,7 @@ class EmulatorMiddleware:
                 error = ApiError(401, "Unauthorized", "Invalid API key or secret", {"WWW-Authenticate": 'Basic realm="Fivetran"'})
                 await error_response(error)(scope, receive, send)
                 return
-        fault = self.faults.take_api_fault(path) if path.startswith("/v1") else None
+        fault = self.faults.take_api_fault(scope["method"], path) if path.startswith("/v1") else None
         if fault is None:
             await self.app(scope, receive, send)
         elif fault.kind == "rate_limit":
@@ -105,11 +105,25 @@ class EmulatorMiddleware:
         elif fault.kind == "server_error":
             code = SERVER_ERROR_CODES.get(fault.status, "InternalServerError")
             await error_response(ApiError(fault.status, code, "Emulated server error"))(scope, receive, send)
+        elif fault.kind == "slow" and fault.after:
+            await self._hold_response(scope, receive, send, fault.delay)
         elif fault.kind == "slow":
             await asyncio.sleep(fault.delay)
             await self.app(scope, receive, send)
         elif fault.kind == "lose_response":
             await self._lose_response(scope, receive, send)
+
+    async def _hold_response(self, scope: Scope, receive: Receive, send: Send, delay: float) -> None:
+        """The operation happens now; its whole answer goes out `delay` seconds later."""
+        held: list[Message] = []
+
+        async def hold(message: Message) -> None:
+            held.append(message)
+
+        await self.app(scope, receive, hold)
+        await asyncio.sleep(delay)
+        for message in held:
+            await send(message)
 
     async def _lose_response(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The operation happens, the answer never arrives: a gateway timeout instead."""

@@ -570,6 +570,38 @@ def test_faults_can_target_a_connection_or_a_path(api):
     assert api.post("/_control/faults", json={"kind": "nope"}).status_code == 400
 
 
+def test_a_fault_can_match_one_http_method(api):
+    created = create(api)
+    path = f"/v1/connections/{created['id']}"
+    add_fault(api, kind="server_error", connection_id=created["id"], method="patch")
+    assert api.get(path).status_code == 200  # the GET passes, the fault waits for a PATCH
+    assert api.patch(path, json={"sync_frequency": 60}).status_code == 503
+    assert api.patch(path, json={"sync_frequency": 60}).status_code == 200
+    for bad in ({"method": "FETCH"}, {"method": 5}):
+        response = api.post("/_control/faults", json={"kind": "server_error", **bad})
+        assert response.status_code == 400 and "method" in response.json()["message"]
+
+
+def test_slow_after_lets_the_operation_happen_then_holds_the_answer(api, emulator):
+    schema = unique("held")
+    body = {"group_id": GROUP, "service": "hubspot", "paused": True, "config": {"schema": schema}}
+    add_fault(api, kind="slow", delay=1.0, after=True, method="POST", path="/v1/connections")
+    with httpx.Client(base_url=emulator.url, auth=emulator.auth, timeout=0.3) as impatient:
+        with pytest.raises(httpx.ReadTimeout):
+            impatient.post("/v1/connections", json=body)
+    # The client gave up, yet the connection exists: the answer was held, not the work.
+    found = api.get("/v1/connections", params={"schema": schema}).json()["data"]["items"]
+    assert [item["schema"] for item in found] == [schema]
+
+    add_fault(api, kind="slow", delay=0.5, after=True, method="PATCH")
+    started = time.monotonic()
+    answer = api.patch(f"/v1/connections/{found[0]['id']}", json={"sync_frequency": 120})
+    assert time.monotonic() - started >= 0.5
+    assert answer.status_code == 200 and answer.json()["data"]["sync_frequency"] == 120
+    for bad in ({"kind": "server_error", "after": True}, {"kind": "slow", "after": "yes"}):
+        assert api.post("/_control/faults", json=bad).status_code == 400
+
+
 def test_lose_response_performs_the_operation_then_answers_504(api):
     schema = unique("lost")
     add_fault(api, kind="lose_response", path="/v1/connections")
