@@ -116,24 +116,7 @@ class FivetranApi:
     async def update_connection(self, request: Request) -> JSONResponse:
         connection_id = request.path_params["connection_id"]
         self.em.connection(connection_id)
-        body = await json_body(request)
-        if "paused" in body and not isinstance(body["paused"], bool):
-            raise bad_request("'paused' must be a boolean")
-        if "is_historical_sync" in body and not isinstance(body["is_historical_sync"], bool):
-            raise bad_request("'is_historical_sync' must be a boolean")
-
-        def change(connection: dict[str, Any]) -> None:
-            connections.apply_update(connection, body)
-            if body.get("is_historical_sync"):
-                connection["is_historical_sync"] = True
-            if "paused" in body:
-                self.em.lifecycle.set_paused(connection, body["paused"])
-
-        # Validate on a scratch copy first, so a refused PATCH changes nothing.
-        scratch = self.em.connection(connection_id)
-        connections.apply_update(scratch, body)
-        connection = self.em.store.update(CONNECTION, connection_id, change)
-        self.em.lifecycle.ensure_driver(connection_id)
+        connection = self.em.lifecycle.update(connection_id, await json_body(request))
         data = connections.render(connection)
         data["setup_tests"] = []
         return envelope(data, message="Connection has been updated")

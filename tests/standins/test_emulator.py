@@ -633,7 +633,7 @@ def test_fail_sync_fault_sets_failed_at_and_retries(api, receiver):
     done = wait_for_state(api, created["id"], historical_done, "retry")
     assert done["succeeded_at"] > done["failed_at"]
     ends = wait_for(lambda: (e := sync_ends(receiver, created["id"])) and len(e) >= 2 and e, what="two sync_end events")
-    assert [end["data"]["status"] for end in ends[:2]] == ["FAILED", "SUCCESSFUL"]
+    assert [end["data"]["status"] for end in ends[:2]] == ["FAILURE", "SUCCESSFUL"]
 
 
 def test_break_fault_needs_the_card_again(api, receiver):

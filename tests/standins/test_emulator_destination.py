@@ -86,3 +86,19 @@ async def test_registration_finds_what_the_writer_wrote(writer, bigquery_setting
     assert (contact.name, contact.num_rows) == ("contact", 12)
     assert {"name": "_fivetran_synced", "type": "TIMESTAMP"} in contact.columns
     assert registration.missing == [f"{integration.schema_name}.deal"]
+
+
+async def test_an_incremental_write_appends_the_next_rows(writer, standin_client):
+    dataset = unique_name("appended")
+    await writer.write_table(landed(dataset, "deal", 10))
+    await writer.write_table(LandedTable(connection_id="conn_1", service="hubspot", dataset=dataset, table="deal",
+                                         columns=COLUMNS, row_count=3, first_row=10, append=True))
+    deal = await sync_to_async(standin_client.get_table)(f"local-project.{dataset}.deal", **call_options())
+    assert deal.num_rows == 13
+    rows = await sync_to_async(lambda: list(standin_client.list_rows(deal, max_results=50, **call_options())))()
+    assert sorted(row["id"] for row in rows) == [synthetic_value("id", "INT64", i) for i in range(13)]
+    # An append to a table that is not there (dropped in BigQuery meanwhile) creates it.
+    await writer.write_table(LandedTable(connection_id="conn_1", service="hubspot", dataset=dataset, table="fresh",
+                                         columns=COLUMNS, row_count=2, first_row=5, append=True))
+    fresh = await sync_to_async(standin_client.get_table)(f"local-project.{dataset}.fresh", **call_options())
+    assert fresh.num_rows == 2

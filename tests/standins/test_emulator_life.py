@@ -7,6 +7,7 @@ The emulator runs in a thread with a recording writer; its time scale makes Five
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -15,6 +16,7 @@ import httpx
 import pytest
 
 from standins.fivetran.app import create_app
+from standins.fivetran.clock import parse, seconds_to_hour_of_day
 from standins.fivetran.testing import ServerThread, WebhookReceiver
 from standins.fivetran.writer import LandedTable
 
@@ -119,6 +121,51 @@ def historical_done(data: dict) -> bool:
     return data["status"]["is_historical_sync"] is False and data["succeeded_at"] is not None
 
 
+def set_time_scale(api: httpx.Client, time_scale: float) -> None:
+    response = api.put("/_control/clock", json={"time_scale": time_scale})
+    assert response.status_code == 200, response.text
+    assert response.json()["time_scale"] == time_scale
+
+
+def state(api: httpx.Client, connection_id: str) -> dict[str, Any]:
+    return api.get(f"/_control/connections/{connection_id}").json()
+
+
+@pytest.fixture
+def synced(api) -> Iterator[Callable[..., dict[str, Any]]]:
+    """Makes connections through their historical sync; pauses them afterwards, so a fast schedule
+    does not keep syncing into the next test."""
+    made: list[str] = []
+
+    def make(service: str = "hubspot", **body: Any) -> dict[str, Any]:
+        created = create(api, service, **body)
+        made.append(created["id"])
+        assert api.post(f"/_control/connections/{created['id']}/complete-card").status_code == 200
+        if body.get("schedule_type") == "manual":
+            patch(api, created["id"], paused=False)
+            api.post(f"/v1/connections/{created['id']}/sync", json={})
+        else:
+            patch(api, created["id"], paused=False)
+        return wait_for_state(api, created["id"], historical_done, "historical sync")
+
+    yield make
+    for connection_id in made:
+        patch(api, connection_id, paused=True)
+
+
+def events_for(receiver: WebhookReceiver, connection_id: str, *names: str) -> list[dict]:
+    events = [json.loads(item["body"]) for item in receiver.received]
+    return [e for e in events if e.get("connector_id") == connection_id and (not names or e["event"] in names)]
+
+
+def sync_ends(receiver: WebhookReceiver, connection_id: str) -> list[dict]:
+    return events_for(receiver, connection_id, "sync_end")
+
+
+def gap_seconds(earlier: dict, later: dict) -> float:
+    return (parse(later["created"].replace("Z", "000Z")) - parse(earlier["created"].replace("Z", "000Z"))).total_seconds()
+
+
 # --- schedule settings ----------------------------------------------------------------------------
 
 
@@ -152,3 +199,166 @@ def test_daily_sync_time_shows_only_with_a_daily_frequency(api):
         response = patch(api, created["id"], daily_sync_time=bad)
         assert response.status_code == 400 and response.json()["code"] == "BadRequest", bad
     assert details(api, created["id"])["daily_sync_time"] == "03:00"
+
+
+# --- the schedule -------------------------------------------------------------------------------------
+
+
+def test_clock_control_sets_and_refuses_time_scales(api):
+    assert api.get("/_control/clock").json()["time_scale"] == 1
+    set_time_scale(api, 60)
+    assert api.get("/_control/clock").json()["time_scale"] == 60
+    for bad in (0, -1, "fast", True, None):
+        response = api.put("/_control/clock", json={"time_scale": bad})
+        assert response.status_code == 400 and response.json()["code"] == "BadRequest", bad
+    assert api.get("/_control/clock").json()["time_scale"] == 60
+
+
+def test_incremental_syncs_follow_sync_frequency_and_land_new_rows(api, receiver, writer, synced):
+    set_time_scale(api, 600)  # a 5-minute frequency: a sync every half second
+    connection = synced(sync_frequency=5)
+    connection_id = connection["id"]
+    historical_end = connection["succeeded_at"]
+    ends = wait_for(lambda: len(e := sync_ends(receiver, connection_id)) >= 4 and e, "three incremental syncs")
+    patch(api, connection_id, paused=True)
+    assert all(end["data"] == {"status": "SUCCESSFUL"} for end in ends)
+    starts = events_for(receiver, connection_id, "sync_start")
+    assert [start["sync_id"] for start in starts[:4]] == [end["sync_id"] for end in ends[:4]]
+    # Each sync starts one period (300 s / 600 = 0.5 s real) after the one before it.
+    for earlier, later in zip(starts[1:3], starts[2:4]):
+        assert 0.45 <= gap_seconds(earlier, later) <= 1.5
+
+    after = details(api, connection_id)
+    assert after["succeeded_at"] > historical_end and after["failed_at"] is None
+    assert after["status"]["is_historical_sync"] is False and after["status"]["update_state"] == "on_schedule"
+
+    # The historical sync replaced each table; every later sync appended the rows the source gained.
+    writes: dict[str, list[LandedTable]] = {}
+    for table in writer.of(connection_id):
+        writes.setdefault(table.table, []).append(table)
+    grown = [name for name, tables in writes.items() if any(t.append for t in tables)]
+    assert grown, "no table gained rows"
+    for name in grown:
+        first, *later = writes[name]
+        assert first.append is False and first.first_row == 0 and first.row_count > 0
+        total = first.row_count
+        for table in later:
+            assert table.append and table.first_row == total and 1 <= table.row_count <= 5
+            total += table.row_count
+        assert state(api, connection_id)["landed_tables"][f"{connection['schema']}.{name}"]["rows"] == total
+    # A table empty at the source stays empty: it is landed once and never appended to.
+    assert all(len(tables) == 1 for tables in writes.values() if tables[0].row_count == 0)
+
+
+def test_a_new_frequency_or_time_scale_moves_the_next_sync(api, receiver, synced):
+    set_time_scale(api, 600)
+    connection_id = synced(sync_frequency=1440)["id"]  # daily: 144 s away even at this scale
+    control = state(api, connection_id)
+    waited = (parse(control["next_sync_at"]) - parse(control["last_sync_started_at"])).total_seconds()
+    assert waited == pytest.approx(1440 * 60 / 600, abs=0.001)
+    time.sleep(0.4)
+    assert len(sync_ends(receiver, connection_id)) == 1
+
+    patch(api, connection_id, sync_frequency=1)  # now overdue: the next sync starts at once
+    wait_for(lambda: len(sync_ends(receiver, connection_id)) >= 2, "a sync at the new frequency", timeout=3)
+
+    patch(api, connection_id, sync_frequency=60)
+    set_time_scale(api, 1)  # an hour of real time away
+    settled = len(sync_ends(receiver, connection_id))
+    time.sleep(0.5)
+    assert len(sync_ends(receiver, connection_id)) <= settled + 1  # at most the one already running
+    set_time_scale(api, 36_000)  # 60 minutes in 0.1 s: the sleeping schedule wakes up
+    wait_for(lambda: len(sync_ends(receiver, connection_id)) >= settled + 2, "a sync after the new time scale", timeout=3)
+
+
+def test_daily_sync_time_sets_the_hour_of_the_next_sync(api, synced):
+    set_time_scale(api, 3600)  # an hour per second
+    connection = synced(sync_frequency=1440)
+    hour = (parse(connection["succeeded_at"]).hour + 2) % 24
+    daily = f"{hour:02d}:00"
+    assert patch(api, connection["id"], daily_sync_time=daily).json()["data"]["daily_sync_time"] == daily
+    control = state(api, connection["id"])
+    started = parse(control["last_sync_started_at"])
+    expected = seconds_to_hour_of_day(started, daily) / 3600
+    assert 1 <= expected <= 3
+    assert (parse(control["next_sync_at"]) - started).total_seconds() == pytest.approx(expected, abs=0.001)
+
+
+def test_a_manual_schedule_syncs_only_when_asked(api, receiver, synced):
+    set_time_scale(api, 600)
+    connection_id = synced(schedule_type="manual", sync_frequency=5)["id"]
+    assert state(api, connection_id)["next_sync_at"] is None
+    time.sleep(0.7)  # more than one period
+    assert len(sync_ends(receiver, connection_id)) == 1
+    assert api.post(f"/v1/connections/{connection_id}/sync", json={}).status_code == 200
+    wait_for(lambda: len(sync_ends(receiver, connection_id)) == 2, "the requested sync")
+    time.sleep(0.7)
+    assert len(sync_ends(receiver, connection_id)) == 2
+
+
+def test_a_failed_incremental_sync_is_retried_on_schedule(api, receiver, synced):
+    set_time_scale(api, 600)
+    connection_id = synced(sync_frequency=5)["id"]
+    api.post("/_control/faults", json={"kind": "fail_sync", "connection_id": connection_id})
+    failed = wait_for_state(api, connection_id, lambda d: d["failed_at"] is not None, "a failed sync")
+    assert failed["status"]["is_historical_sync"] is False and failed["status"]["update_state"] == "delayed"
+    assert failed["status"]["setup_state"] == "connected" and failed["failed_at"] > failed["succeeded_at"]
+    recovered = wait_for_state(api, connection_id, lambda d: d["succeeded_at"] > d["failed_at"], "the next sync")
+    assert recovered["status"]["update_state"] == "on_schedule"
+
+    def after_failure() -> tuple[dict, dict] | None:
+        ends = sync_ends(receiver, connection_id)
+        failures = [index for index, end in enumerate(ends) if end["data"]["status"] != "SUCCESSFUL"]
+        return failures and len(ends) > failures[0] + 1 and (ends[failures[0]], ends[failures[0] + 1])
+
+    failure, retry = wait_for(after_failure, "the webhooks of the failure and the retry")
+    assert failure["data"] == {"status": "FAILURE", "reason": "Emulated sync failure"}
+    assert retry["data"]["status"] == "SUCCESSFUL" and gap_seconds(failure, retry) >= 0.2
+
+
+@pytest.fixture
+def slow_syncs(tmp_path) -> Iterator[tuple[httpx.Client, WebhookReceiver]]:
+    """An emulator whose syncs take a second, so a test can act while one runs; its schedule runs
+    600 times faster than real time from the start."""
+    server = ServerThread(create_app(data_dir=tmp_path, sync_seconds=1.0, time_scale=600, group_ids=(GROUP,))).start()
+    hook = WebhookReceiver().start()
+    with httpx.Client(base_url=server.url, auth=AUTH, timeout=15) as client:
+        client.post(f"/v1/webhooks/group/{GROUP}", json={"url": hook.url, "events": EVENTS, "secret": "s"})
+        yield client, hook
+    hook.stop()
+    server.stop()
+
+
+def running_sync(api: httpx.Client, connection_id: str, *, historical: bool) -> str:
+    sync = wait_for(lambda: (s := state(api, connection_id)["sync"]) and s["historical"] is historical and s, "a running sync")
+    return sync["id"]
+
+
+def ended(receiver: WebhookReceiver, connection_id: str, sync_id: str) -> dict:
+    return wait_for(lambda: [e for e in sync_ends(receiver, connection_id) if e["sync_id"] == sync_id], f"the end of {sync_id}")[0]
+
+
+def test_pause_or_force_cancels_the_running_sync(slow_syncs):
+    api, receiver = slow_syncs
+    assert api.get("/_control/clock").json()["time_scale"] == 600
+    connection_id = create(api, sync_frequency=1)["id"]  # a period of 0.1 s: syncs follow each other
+    api.post(f"/_control/connections/{connection_id}/complete-card")
+    patch(api, connection_id, paused=False)
+    running = running_sync(api, connection_id, historical=True)
+    assert api.post(f"/v1/connections/{connection_id}/sync", json={"force": True}).status_code == 200
+    # The forced sync stops the running one, which ends CANCELED, and starts again at once.
+    assert ended(receiver, connection_id, running)["data"] == {"status": "CANCELED"}
+    assert running_sync(api, connection_id, historical=True) != running
+    wait_for_state(api, connection_id, historical_done, "the historical sync")
+
+    running = running_sync(api, connection_id, historical=False)
+    paused = patch(api, connection_id, paused=True).json()["data"]
+    assert paused["status"]["sync_state"] == "paused"
+    assert ended(receiver, connection_id, running)["data"] == {"status": "CANCELED"}
+    assert state(api, connection_id)["next_sync_at"] is None
+    settled = len(events_for(receiver, connection_id, "sync_start"))
+    time.sleep(0.5)  # five periods: no sync while paused
+    assert len(events_for(receiver, connection_id, "sync_start")) == settled
+
+    patch(api, connection_id, paused=False)  # overdue: the next sync starts at once
+    assert running_sync(api, connection_id, historical=False) != running
