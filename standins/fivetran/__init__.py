@@ -29,8 +29,16 @@ What it does not do, or does differently from Fivetran:
   * A resync while a sync runs restarts it; Fivetran may answer 409 instead. Table re-syncs are
     accepted for every service.
   * Webhooks are tested (one POST) on creation, on activation and on `run_tests`, not when an active
-    webhook's URL changes. Deliveries are not retried, and webhooks are never disabled. Only
-    sync_start, sync_end, connection_successful and connection_failure are ever sent.
+    webhook's URL changes. Deliveries are not retried, and webhooks are never disabled. Sent:
+    sync_start and sync_end (SUCCESSFUL, FAILURE, FAILURE_WITH_TASK, RESCHEDULED, CANCELED),
+    connection_successful, connection_failure, and for actions create_connector, edit_connector,
+    pause_connector, resume_connector, force_update_connector, resync_connector, resync_table,
+    delete_connector, whose `data` ({"actor": …, …}) Fivetran does not document. Never the dbt and
+    transformation events, nor the deprecated `status`.
+  * Schedules: every `sync_frequency` minutes from the last sync's start, or at `daily_sync_time`
+    UTC; no per-destination offset. A time scale (--time-scale, PUT /_control/clock) shortens the
+    waits, not the timestamps. A sync of a historical connection takes `sync_seconds`, and so does
+    an incremental one; each incremental sync appends 1-5 rows to every table that has rows.
   * Plain HTTP webhook URLs are accepted on loopback, so local runs need no TLS.
   * Error codes Fivetran does not document are the emulator's choice: 401 Unauthorized, 404 NotFound
     (unknown path), 405 MethodNotAllowed, NotFound_Group, NotFound_Webhook, NotFound_User,

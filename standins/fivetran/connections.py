@@ -151,6 +151,19 @@ def apply_update(connection: Connection, body: dict[str, Any]) -> None:
         connection["config"].update(config)
 
 
+# Settings a PATCH can change besides `paused` and `is_historical_sync`.
+SETTINGS = ("pause_after_trial", "sync_frequency", "schedule_type", "daily_sync_time", "data_delay_sensitivity",
+            "data_delay_threshold", "networking_method", "config")
+
+
+def changed_settings(before: Connection, after: Connection) -> dict[str, Any]:
+    """The settings whose value a PATCH changed, as the API shows them (secrets masked)."""
+    changed = {key: after.get(key) for key in SETTINGS if before.get(key) != after.get(key)}
+    if "config" in changed:
+        changed["config"] = masked(changed["config"])
+    return changed
+
+
 def sync_state(connection: Connection) -> str:
     if connection["sync"] is not None:
         return "syncing"
@@ -161,7 +174,7 @@ def sync_state(connection: Connection) -> str:
     return "scheduled"
 
 
-def _masked(config: dict[str, Any]) -> dict[str, Any]:
+def masked(config: dict[str, Any]) -> dict[str, Any]:
     return {key: MASK if any(hint in key for hint in SECRET_HINTS) else value for key, value in config.items()}
 
 
@@ -191,7 +204,7 @@ def render(connection: Connection, *, detail: bool = True) -> dict[str, Any]:
     data["status"] = status
     if detail:
         data["source_sync_details"] = {}
-        data["config"] = _masked(connection["config"])
+        data["config"] = masked(connection["config"])
         # The reference snapshots show connect_card_config only on paused connections (stages 1-2).
         if connection["connect_card_config"] and connection["paused"]:
             data["connect_card_config"] = connection["connect_card_config"]

@@ -39,7 +39,7 @@ from .responses import bad_request
 from .samples import new_rows
 from .services import ServiceInfo
 from .store import CONNECTION, SCHEMA_CONFIG, Store
-from .webhooks import Deliverer
+from .webhooks import Deliverer, by_user
 from .writer import DestinationWriter, LandedTable
 
 log = logging.getLogger(__name__)
@@ -103,7 +103,10 @@ class Lifecycle:
             raise bad_request("'is_historical_sync' must be a boolean")
         before = self.store.get(CONNECTION, connection_id)
         connections.apply_update(copy.deepcopy(before), body)
-        self.store.update(CONNECTION, connection_id, lambda c: connections.apply_update(c, body))
+        after = self.store.update(CONNECTION, connection_id, lambda c: connections.apply_update(c, body))
+        changed = connections.changed_settings(before, after)
+        if changed:
+            self.deliverer.send("edit_connector", after, data=by_user(properties=changed))
         if "paused" in body and body["paused"] != before["paused"]:
             if body["paused"]:
                 self._pause(connection_id)
@@ -118,7 +121,8 @@ class Lifecycle:
 
     def _pause(self, connection_id: str) -> None:
         """Pausing stops a running sync; a planned one waits for the resume."""
-        self.store.update(CONNECTION, connection_id, lambda c: c.update(paused=True, rescheduled_for=None))
+        connection = self.store.update(CONNECTION, connection_id, lambda c: c.update(paused=True, rescheduled_for=None))
+        self.deliverer.send("pause_connector", connection, data=by_user())
         self._cancel_running(connection_id)
 
     def _resume(self, connection_id: str) -> None:
@@ -128,11 +132,13 @@ class Lifecycle:
             if connection["schedule_type"] == "auto" and connection["is_historical_sync"] and not connection["next_sync_at"]:
                 connection["next_sync_at"] = in_seconds(self.schedule_delay)
 
-        self.store.update(CONNECTION, connection_id, change)
+        self.deliverer.send("resume_connector", self.store.update(CONNECTION, connection_id, change), data=by_user())
 
     def trigger_sync(self, connection_id: str, *, force: bool) -> None:
-        """POST …/sync: ignored while a sync runs unless forced, and unless connected and unpaused."""
+        """POST …/sync: ignored while a sync runs unless forced, and unless connected and unpaused.
+        The request itself is a user action Fivetran records however it ends (force_update_connector)."""
         connection = self.store.get(CONNECTION, connection_id)
+        self.deliverer.send("force_update_connector", connection, data=by_user(force=force))
         if connection["setup_state"] != "connected" or connection["paused"]:
             return
         if connection["sync"] is not None and not force:
@@ -146,8 +152,13 @@ class Lifecycle:
             if historical:
                 connection["is_historical_sync"] = True
             connection["sync_scope"] = scope
-        self.store.update(CONNECTION, connection_id, change)
-        connection = self.store.get(CONNECTION, connection_id)
+        connection = self.store.update(CONNECTION, connection_id, change)
+        if historical:
+            self.deliverer.send("resync_connector", connection, data=by_user(**({"scope": scope} if scope else {})))
+        else:
+            for schema, tables in (scope or {}).items():
+                for table in tables:
+                    self.deliverer.send("resync_table", connection, data=by_user(schema=schema, table=table))
         if connection["setup_state"] == "connected" and not connection["paused"]:
             self._restart(connection_id)
         else:
@@ -170,8 +181,14 @@ class Lifecycle:
         connection = self.store.update(CONNECTION, connection_id, lambda c: c.update(sync=None))
         self.deliverer.send("sync_end", connection, sync_id=sync_id, data={"status": "CANCELED"})
 
-    def forget(self, connection_id: str) -> None:
+    def delete(self, connection_id: str) -> None:
+        """The connection is gone (DELETE, or deleted on Fivetran's side): a running sync just stops,
+        later calls answer 404, and what it landed stays in the destination (§2.5)."""
+        connection = self.store.get(CONNECTION, connection_id)
         self.cancel_driver(connection_id)
+        self.store.delete(CONNECTION, connection_id)
+        self.store.delete(SCHEMA_CONFIG, connection_id)
+        self.deliverer.send("delete_connector", connection, data=by_user())
 
     # --- the schedule ----------------------------------------------------------------------------
 

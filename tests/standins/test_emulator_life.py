@@ -7,6 +7,8 @@ The emulator runs in a thread with a recording writer; its time scale makes Five
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -362,3 +364,60 @@ def test_pause_or_force_cancels_the_running_sync(slow_syncs):
 
     patch(api, connection_id, paused=False)  # overdue: the next sync starts at once
     assert running_sync(api, connection_id, historical=False) != running
+
+
+# --- webhooks of actions ------------------------------------------------------------------------------
+
+
+def test_every_action_sends_its_signed_webhook(api, receiver):
+    created = create(api)
+    connection_id, schema = created["id"], created["schema"]
+    api.post(f"/_control/connections/{connection_id}/complete-card")
+    patch(api, connection_id, sync_frequency=60, schedule_type="auto")
+    patch(api, connection_id, paused=False)
+    wait_for_state(api, connection_id, historical_done, "the historical sync")
+    assert api.post(f"/v1/connections/{connection_id}/sync", json={}).status_code == 200
+    wait_for(lambda: len(sync_ends(receiver, connection_id)) == 2, "the requested sync")
+    patch(api, connection_id, paused=True)
+    assert api.post(f"/v1/connections/{connection_id}/schemas/{schema}/tables/contact/resync").status_code == 200
+    assert api.delete(f"/v1/connections/{connection_id}").status_code == 200
+
+    expected = ["create_connector", "connection_successful", "edit_connector", "resume_connector", "sync_start", "sync_end",
+                "force_update_connector", "sync_start", "sync_end", "pause_connector", "resync_table", "delete_connector"]
+    events = wait_for(lambda: len(e := events_for(receiver, connection_id)) >= len(expected) and e, "every webhook")
+    assert [event["event"] for event in events] == expected
+    by_name = {event["event"]: event for event in events}
+    assert by_name["edit_connector"]["data"] == {"actor": "emulator@example.com", "properties": {"sync_frequency": 60}}
+    assert by_name["force_update_connector"]["data"] == {"actor": "emulator@example.com", "force": False}
+    assert by_name["resync_table"]["data"] == {"actor": "emulator@example.com", "schema": schema, "table": "contact"}
+    for name in ("create_connector", "resume_connector", "pause_connector", "delete_connector"):
+        assert by_name[name]["data"] == {"actor": "emulator@example.com"}
+    for event in events:
+        assert event["connector_id"] == connection_id and event["connector_name"] == schema
+        assert event["connector_type"] == "hubspot" and event["destination_group_id"] == GROUP
+        # Only the events of a sync carry its id.
+        assert ("sync_id" in event) is (event["event"] in ("sync_start", "sync_end"))
+    for item in receiver.received:
+        body = json.loads(item["body"])
+        if body.get("connector_id") == connection_id:
+            expected_signature = hmac.new(b"whsec_life", item["body"], hashlib.sha256).hexdigest().upper()
+            assert item["headers"]["x-fivetran-signature-256"] == expected_signature
+
+
+def test_a_historical_resync_re_imports_every_table(api, receiver, writer, synced):
+    connection = synced()
+    connection_id = connection["id"]
+    landed_once = len(writer.of(connection_id))
+    resynced = patch(api, connection_id, is_historical_sync=True).json()["data"]
+    assert resynced["status"]["is_historical_sync"] is True
+    done = wait_for_state(api, connection_id, lambda d: historical_done(d) and d["succeeded_at"] > connection["succeeded_at"], "re-sync")
+    assert done["status"]["sync_state"] == "scheduled"
+    again = writer.of(connection_id)[landed_once:]
+    assert [t.table for t in again] == [t.table for t in writer.of(connection_id)[:landed_once]]
+    assert not any(t.append for t in again)
+    assert [e["event"] for e in events_for(receiver, connection_id)][-3:] == ["resync_connector", "sync_start", "sync_end"]
+
+    database = synced("postgres")
+    assert api.post(f"/v1/connections/{database['id']}/resync", json={"scope": {"public": ["orders"]}}).status_code == 200
+    resync = wait_for(lambda: events_for(receiver, database["id"], "resync_connector"), "resync_connector")[0]
+    assert resync["data"] == {"actor": "emulator@example.com", "scope": {"public": ["orders"]}}
