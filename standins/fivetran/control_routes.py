@@ -41,6 +41,14 @@ class ControlApi:
         self.em.connection(connection_id)
         return envelope(connections.render(self.em.lifecycle.complete_card(connection_id)))
 
+    async def delete_connection(self, request: Request) -> JSONResponse:
+        """Someone deleted the connection in Fivetran's dashboard: the same as DELETE /v1/connections/{id},
+        without the product asking; later calls answer 404 NotFound_Integration."""
+        connection_id = request.path_params["connection_id"]
+        self.em.connection(connection_id)
+        self.em.lifecycle.delete(connection_id)
+        return JSONResponse({"deleted": connection_id})
+
     def _clock(self) -> JSONResponse:
         return JSONResponse({"time_scale": self.em.lifecycle.time_scale, "now": api_timestamp()})
 
@@ -78,6 +86,7 @@ class ControlApi:
             Route("/_control/requests", self.clear_requests, methods=["DELETE"]),
             Route("/_control/connections/{connection_id}/complete-card", self.complete_card, methods=["POST"]),
             Route("/_control/connections/{connection_id}", self.connection_state, methods=["GET"]),
+            Route("/_control/connections/{connection_id}", self.delete_connection, methods=["DELETE"]),
             Route("/_control/clock", self.get_clock, methods=["GET"]),
             Route("/_control/clock", self.set_clock, methods=["PUT"]),
         ]

@@ -421,3 +421,27 @@ def test_a_historical_resync_re_imports_every_table(api, receiver, writer, synce
     assert api.post(f"/v1/connections/{database['id']}/resync", json={"scope": {"public": ["orders"]}}).status_code == 200
     resync = wait_for(lambda: events_for(receiver, database["id"], "resync_connector"), "resync_connector")[0]
     assert resync["data"] == {"actor": "emulator@example.com", "scope": {"public": ["orders"]}}
+
+
+# --- deleted on Fivetran's side -------------------------------------------------------------------------
+
+
+def test_a_connection_deleted_on_fivetrans_side_answers_404_from_then_on(api, receiver, synced):
+    set_time_scale(api, 600)
+    connection = synced(sync_frequency=5)
+    connection_id = connection["id"]
+    deleted = api.delete(f"/_control/connections/{connection_id}")
+    assert deleted.status_code == 200 and deleted.json() == {"deleted": connection_id}
+
+    not_found = {"code": "NotFound_Integration", "message": f"Cannot find entity 'Integration' with id '{connection_id}'"}
+    for method, path in (("GET", ""), ("PATCH", ""), ("POST", "/sync"), ("GET", "/schemas"), ("DELETE", "")):
+        response = api.request(method, f"/v1/connections/{connection_id}{path}", json={} if method != "GET" else None)
+        assert response.status_code == 404 and response.json() == not_found, (method, path)
+    assert connection_id not in [c["id"] for c in api.get("/v1/connections", params={"limit": 1000}).json()["data"]["items"]]
+    assert api.delete(f"/_control/connections/{connection_id}").json()["code"] == "NotFound_Integration"
+
+    end = wait_for(lambda: events_for(receiver, connection_id, "delete_connector"), "delete_connector")[0]
+    assert end["data"] == {"actor": "emulator@example.com"}
+    settled = len(events_for(receiver, connection_id))
+    time.sleep(0.7)  # more than one period: its schedule died with it
+    assert len(events_for(receiver, connection_id)) == settled
