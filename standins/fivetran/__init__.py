@@ -17,7 +17,9 @@ What it does not do, or does differently from Fivetran:
   * One account, one user, the groups given at start-up; no teams, roles, memberships, system keys,
     transformations, log services, certificates, private links, proxy or hybrid agents. Groups and
     destinations cannot be created, changed or deleted.
-  * Sources are samples (samples.py), not real systems: setup tests never reach a source, and
+  * Sources are samples (samples.py), not real systems, which gain tables only through the control
+    API (add-table), never columns; schema changes are read at the start of each sync and on
+    reload, not on a timer. Setup tests never reach a source, and
     `run_setup_tests` is ignored on create and PATCH (a created connection reports no setup tests).
     Connector `config` is stored as given apart from the naming keys; no per-service validation.
   * The Connect Card is a page of the emulator, not fivetran.com.
@@ -26,8 +28,9 @@ What it does not do, or does differently from Fivetran:
   * The table columns endpoint answers whenever a schema config exists; Fivetran answers only for
     connected connections. Columns cannot be dropped (no DELETE on a column), and masking, `is_type_locked`
     and `schema_status` are not modelled.
-  * A resync while a sync runs restarts it; Fivetran may answer 409 instead. Table re-syncs are
-    accepted for every service.
+  * A resync while a sync runs restarts it (the running one ends CANCELED); Fivetran may answer 409
+    instead. Table re-syncs are accepted for every service, and their sync lands only those tables,
+    where Fivetran keeps syncing the others incrementally meanwhile.
   * Webhooks are tested (one POST) on creation, on activation and on `run_tests`, not when an active
     webhook's URL changes. Deliveries are not retried, and webhooks are never disabled. Sent:
     sync_start and sync_end (SUCCESSFUL, FAILURE, FAILURE_WITH_TASK, RESCHEDULED, CANCELED),

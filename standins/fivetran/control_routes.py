@@ -11,6 +11,7 @@ from . import connections
 from .clock import api_timestamp, check_time_scale
 from .context import Emulator
 from .responses import bad_request, envelope, json_body
+from .samples import destination_name, new_source_table
 
 
 class ControlApi:
@@ -40,6 +41,15 @@ class ControlApi:
         connection_id = request.path_params["connection_id"]
         self.em.connection(connection_id)
         return envelope(connections.render(self.em.lifecycle.complete_card(connection_id)))
+
+    async def add_table(self, request: Request) -> JSONResponse:
+        """The source gains a table: {"table", "schema"?, "columns"?: ["id:INT64", "name", …], "rows"?}.
+        Fivetran sees it at the next sync (or a schema reload), enabled only under ALLOW_ALL."""
+        connection = self.em.connection(request.path_params["connection_id"])
+        service = self.em.services[connection["service"]]
+        table = new_source_table(service, connection, await json_body(request, required=True))
+        self.em.lifecycle.add_source_table(connection["id"], table)
+        return JSONResponse({**table, "name_in_destination": destination_name(table["table"])}, status_code=201)
 
     async def delete_connection(self, request: Request) -> JSONResponse:
         """Someone deleted the connection in Fivetran's dashboard: the same as DELETE /v1/connections/{id},
@@ -85,6 +95,7 @@ class ControlApi:
             Route("/_control/requests", self.list_requests, methods=["GET"]),
             Route("/_control/requests", self.clear_requests, methods=["DELETE"]),
             Route("/_control/connections/{connection_id}/complete-card", self.complete_card, methods=["POST"]),
+            Route("/_control/connections/{connection_id}/add-table", self.add_table, methods=["POST"]),
             Route("/_control/connections/{connection_id}", self.connection_state, methods=["GET"]),
             Route("/_control/connections/{connection_id}", self.delete_connection, methods=["DELETE"]),
             Route("/_control/clock", self.get_clock, methods=["GET"]),

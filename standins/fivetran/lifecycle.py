@@ -36,7 +36,7 @@ from .clock import (
 from .faults import Faults
 from .landing import tables_to_land
 from .responses import bad_request
-from .samples import new_rows
+from .samples import connection_source, new_rows
 from .services import ServiceInfo
 from .store import CONNECTION, SCHEMA_CONFIG, Store
 from .webhooks import Deliverer, by_user
@@ -70,9 +70,21 @@ class Lifecycle:
     def ensure_schema_config(self, connection: dict[str, Any]) -> dict[str, Any]:
         config = self.store.get(SCHEMA_CONFIG, connection["id"])
         if config is None:
-            config = schema_config.capture(self.services[connection["service"]], connection["config"])
+            config = schema_config.capture(self.services[connection["service"]], connection)
             self.store.put(SCHEMA_CONFIG, connection["id"], config)
         return config
+
+    def add_source_table(self, connection_id: str, table: dict[str, Any]) -> None:
+        """The source gained a table (samples.new_source_table). Fivetran notices at its next sync,
+        when schema_change_handling decides whether the table is synced."""
+        self.store.update(CONNECTION, connection_id, lambda c: c.setdefault("source_added", []).append(table))
+
+    def _detect_schema_changes(self, connection: dict[str, Any]) -> None:
+        config = self.ensure_schema_config(connection)
+        source = connection_source(self.services[connection["service"]], connection)
+        updated = schema_config.admit_new_objects(config, source)
+        if updated != config:
+            self.store.put(SCHEMA_CONFIG, connection["id"], updated)
 
     # --- transitions requested by the API --------------------------------------------------------
 
@@ -285,6 +297,8 @@ class Lifecycle:
             log.exception("sync driver for %s crashed", connection_id)
 
     def _begin_sync(self, connection_id: str) -> None:
+        # Every sync first reads the source's schema: what it gained since joins the config now.
+        self._detect_schema_changes(self.store.get(CONNECTION, connection_id))
         fault = self.faults.take_sync_fault(connection_id)
         sync_id = str(uuid.uuid4())
 

@@ -415,7 +415,8 @@ def test_a_historical_resync_re_imports_every_table(api, receiver, writer, synce
     again = writer.of(connection_id)[landed_once:]
     assert [t.table for t in again] == [t.table for t in writer.of(connection_id)[:landed_once]]
     assert not any(t.append for t in again)
-    assert [e["event"] for e in events_for(receiver, connection_id)][-3:] == ["resync_connector", "sync_start", "sync_end"]
+    last = ["resync_connector", "sync_start", "sync_end"]
+    wait_for(lambda: [e["event"] for e in events_for(receiver, connection_id)][-3:] == last, "the re-sync's webhooks")
 
     database = synced("postgres")
     assert api.post(f"/v1/connections/{database['id']}/resync", json={"scope": {"public": ["orders"]}}).status_code == 200
@@ -445,3 +446,125 @@ def test_a_connection_deleted_on_fivetrans_side_answers_404_from_then_on(api, re
     settled = len(events_for(receiver, connection_id))
     time.sleep(0.7)  # more than one period: its schedule died with it
     assert len(events_for(receiver, connection_id)) == settled
+
+
+# --- a source gaining tables ----------------------------------------------------------------------------
+
+
+def add_table(api: httpx.Client, connection_id: str, **body: Any) -> httpx.Response:
+    return api.post(f"/_control/connections/{connection_id}/add-table", json=body)
+
+
+def sync_now(api: httpx.Client, receiver: WebhookReceiver, connection_id: str) -> dict:
+    """POST …/sync, then the sync_end webhook of the sync it started."""
+    before = len(sync_ends(receiver, connection_id))
+    assert api.post(f"/v1/connections/{connection_id}/sync", json={}).status_code == 200
+    return wait_for(lambda: len(e := sync_ends(receiver, connection_id)) > before and e[before], "the sync's end")
+
+
+def tables(api: httpx.Client, connection_id: str, schema: str) -> dict[str, dict]:
+    return api.get(f"/v1/connections/{connection_id}/schemas").json()["data"]["schemas"][schema]["tables"]
+
+
+def test_a_table_the_source_gains_is_synced_under_allow_all(api, receiver, writer, synced):
+    connection = synced()
+    connection_id, schema = connection["id"], connection["schema"]
+    response = add_table(api, connection_id, table="Invoice Lines", columns=["id:INT64", "amount:NUMERIC", "note"], rows=7)
+    assert response.status_code == 201, response.text
+    assert response.json() == {"schema": schema, "table": "Invoice Lines", "rows": 7, "name_in_destination": "invoice_lines",
+                               "columns": [["id", "INT64"], ["amount", "NUMERIC"], ["note", "STRING"]]}
+    # Fivetran notices a new table when it next reads the source, at the next sync.
+    assert "Invoice Lines" not in tables(api, connection_id, schema)
+
+    landed_before = len(writer.of(connection_id))
+    assert sync_now(api, receiver, connection_id)["data"] == {"status": "SUCCESSFUL"}
+    table = tables(api, connection_id, schema)["Invoice Lines"]
+    assert table["enabled"] is True and table["name_in_destination"] == "invoice_lines"
+    assert table["enabled_patch_settings"] == {"allowed": True}
+    written = {t.table: t for t in writer.of(connection_id)[landed_before:]}
+    new = written["invoice_lines"]
+    assert (new.append, new.first_row, new.row_count, new.dataset) == (False, 0, 7, schema)
+    assert new.columns == (("id", "INT64"), ("amount", "NUMERIC"), ("note", "STRING"), ("_fivetran_synced", "TIMESTAMP"))
+    assert all(t.append for name, t in written.items() if name != "invoice_lines")  # the rest: incremental
+    columns = api.get(f"/v1/connections/{connection_id}/schemas/{schema}/tables/Invoice%20Lines/columns").json()["data"]["columns"]
+    assert list(columns) == ["id", "amount", "note"] and columns["id"]["is_primary_key"] is True
+
+    # It grows with the next sync like any other table.
+    sync_now(api, receiver, connection_id)
+    grown = [t for t in writer.of(connection_id) if t.table == "invoice_lines"][-1]
+    assert grown.append and grown.first_row == 7
+
+
+@pytest.mark.parametrize("handling", ["BLOCK_ALL", "ALLOW_COLUMNS"])
+def test_a_new_table_waits_disabled_until_enabled_unless_allow_all(api, receiver, writer, synced, handling):
+    connection = synced()
+    connection_id, schema = connection["id"], connection["schema"]
+    api.patch(f"/v1/connections/{connection_id}/schemas", json={"schema_change_handling": handling})
+    assert add_table(api, connection_id, table="refund_note").status_code == 201
+    sync_now(api, receiver, connection_id)
+    table = tables(api, connection_id, schema)["refund_note"]
+    assert table["enabled"] is False and table["enabled_patch_settings"] == {"allowed": True}
+    assert "refund_note" not in [t.table for t in writer.of(connection_id)]
+
+    # Enabled by the user, it is synced whole at the next sync while the others go on incrementally.
+    api.patch(f"/v1/connections/{connection_id}/schemas", json={"schemas": {schema: {"tables": {"refund_note": {"enabled": True}}}}})
+    landed_before = len(writer.of(connection_id))
+    sync_now(api, receiver, connection_id)
+    written = {t.table: t for t in writer.of(connection_id)[landed_before:]}
+    assert (written["refund_note"].append, written["refund_note"].row_count) == (False, 20)
+    assert [name for name, t in written.items() if not t.append] == ["refund_note"]
+
+
+def test_a_database_source_gaining_a_schema_and_a_reload_seeing_it_first(api, synced):
+    database = synced("postgres")  # database connections start with ALLOW_COLUMNS
+    connection_id = database["id"]
+    assert add_table(api, connection_id, schema="billing", table="invoices", columns=["invoice_id:INT64", "total"]).status_code == 201
+    assert add_table(api, connection_id, table="coupons").json()["schema"] == "public"  # the first schema by default
+    reloaded = api.post(f"/v1/connections/{connection_id}/schemas/reload", json={"exclude_mode": "PRESERVE"}).json()["data"]
+    billing = reloaded["schemas"]["billing"]
+    assert billing["enabled"] is False and billing["name_in_destination"] == "billing"
+    assert billing["tables"]["invoices"]["enabled"] is False and billing["tables"]["invoices"]["sync_mode"] == "SOFT_DELETE"
+    assert reloaded["schemas"]["public"]["tables"]["coupons"]["enabled"] is False
+    assert reloaded["schemas"]["public"]["tables"]["customers"]["enabled"] is True  # existing choices kept
+
+
+def test_add_table_refuses_what_no_source_could_gain(api, synced):
+    connection = synced()
+    connection_id = connection["id"]
+    assert add_table(api, connection_id, table="contact").status_code == 409  # the sample already has it
+    for bad in ({}, {"table": ""}, {"table": 5}, {"table": "t", "columns": []}, {"table": "t", "columns": ["a b"]},
+                {"table": "t", "columns": ["a:VARCHAR"]}, {"table": "t", "columns": ["a", "a"]}, {"table": "t", "rows": -1},
+                {"table": "t", "rows": True}):
+        response = add_table(api, connection_id, **bad)
+        assert response.status_code == 400 and response.json()["code"] == "BadRequest", bad
+    sheet = api.post("/v1/connections", json={"group_id": GROUP, "service": "google_sheets",
+                                              "config": {"schema": unique("sheet"), "table": "sheet"}}).json()["data"]
+    assert add_table(api, sheet["id"], table="another").status_code == 400
+    assert add_table(api, "no_such_connection", table="t").json()["code"] == "NotFound_Integration"
+
+
+# --- table re-sync ---------------------------------------------------------------------------------------
+
+
+def test_a_table_re_sync_re_lands_that_table_with_every_row(api, receiver, writer, synced):
+    connection = synced()
+    connection_id, schema = connection["id"], connection["schema"]
+    for _ in range(2):
+        sync_now(api, receiver, connection_id)
+    # A table with rows (row counts hash the names; a few tables are empty at the source).
+    first = next(t for t in writer.of(connection_id) if t.row_count > 0)
+    name = first.table
+    held = state(api, connection_id)["landed_tables"][f"{schema}.{name}"]["rows"]
+    assert held > first.row_count  # two incremental syncs added rows
+
+    landed_before = len(writer.of(connection_id))
+    ends_before = len(sync_ends(receiver, connection_id))
+    assert api.post(f"/v1/connections/{connection_id}/schemas/{schema}/tables/{name}/resync").json() == {
+        "code": "Success", "message": "Table resync initiated"}
+    wait_for(lambda: len(sync_ends(receiver, connection_id)) > ends_before, "the re-sync")
+    again = writer.of(connection_id)[landed_before:]
+    assert [(t.table, t.append, t.first_row, t.row_count) for t in again] == [(name, False, 0, held)]
+    after = details(api, connection_id)
+    assert after["status"]["is_historical_sync"] is False and after["status"]["sync_state"] == "scheduled"
+    assert [e["event"] for e in events_for(receiver, connection_id)][-3:] == ["resync_table", "sync_start", "sync_end"]
+    assert state(api, connection_id)["landed_tables"][f"{schema}.{name}"]["rows"] == held
