@@ -568,3 +568,41 @@ def test_a_table_re_sync_re_lands_that_table_with_every_row(api, receiver, write
     assert after["status"]["is_historical_sync"] is False and after["status"]["sync_state"] == "scheduled"
     assert [e["event"] for e in events_for(receiver, connection_id)][-3:] == ["resync_table", "sync_start", "sync_end"]
     assert state(api, connection_id)["landed_tables"][f"{schema}.{name}"]["rows"] == held
+
+
+# --- faults per connection --------------------------------------------------------------------------------
+
+
+def test_sync_faults_hit_only_their_connection_and_the_schedule_goes_on(api, receiver, synced):
+    set_time_scale(api, 600)
+    broken_id, rescheduled_id, healthy_id = (synced(sync_frequency=5)["id"] for _ in range(3))
+    api.post("/_control/faults", json={"kind": "break", "connection_id": broken_id})
+    api.post("/_control/faults", json={"kind": "reschedule", "connection_id": rescheduled_id, "retry_after": 1})
+
+    broken = wait_for_state(api, broken_id, lambda d: d["status"]["setup_state"] == "broken", "the break")
+    assert broken["status"]["tasks"] == [{"code": "reconnect", "message": "Reconnect"}]
+    assert broken["failed_at"] > broken["succeeded_at"] and broken["status"]["is_historical_sync"] is False
+    failure = wait_for(lambda: [e for e in sync_ends(receiver, broken_id) if e["data"]["status"] != "SUCCESSFUL"], "its sync_end")[0]
+    assert failure["data"] == {"status": "FAILURE_WITH_TASK", "reason": "Emulated: access token was revoked", "taskType": "reconnect"}
+    wait_for(lambda: events_for(receiver, broken_id, "connection_failure"), "connection_failure")
+
+    rescheduled = wait_for_state(api, rescheduled_id, lambda d: d["status"]["sync_state"] == "rescheduled", "the reschedule")
+    assert rescheduled["status"]["rescheduled_for"] and rescheduled["status"]["setup_state"] == "connected"
+    end = wait_for(lambda: [e for e in sync_ends(receiver, rescheduled_id) if e["data"]["status"] == "RESCHEDULED"], "RESCHEDULED")[0]
+    assert end["data"]["reason"] and end["data"]["rescheduledAt"]
+
+    # The healthy connection never noticed; the broken one waits for its user.
+    healthy_before = len(sync_ends(receiver, healthy_id))
+    broken_before = len(events_for(receiver, broken_id, "sync_start"))
+    wait_for(lambda: len(sync_ends(receiver, healthy_id)) >= healthy_before + 2, "two more healthy syncs")
+    assert all(e["data"]["status"] == "SUCCESSFUL" for e in sync_ends(receiver, healthy_id))
+    assert len(events_for(receiver, broken_id, "sync_start")) == broken_before
+    assert state(api, broken_id)["next_sync_at"] is None
+    # The reschedule is over after its second: the connection syncs on.
+    wait_for_state(api, rescheduled_id, lambda d: d["succeeded_at"] > rescheduled["succeeded_at"], "the rescheduled sync", timeout=5)
+
+    # Reconnected through the Connect Card, the broken connection syncs again at once.
+    repaired = api.post(f"/_control/connections/{broken_id}/complete-card").json()["data"]
+    assert repaired["status"]["setup_state"] == "connected" and repaired["status"]["tasks"] == []
+    assert repaired["status"]["update_state"] == "on_schedule"
+    wait_for_state(api, broken_id, lambda d: d["succeeded_at"] > broken["failed_at"], "a sync after the repair")
