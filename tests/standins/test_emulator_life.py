@@ -19,7 +19,7 @@ import pytest
 
 from standins.fivetran.app import create_app
 from standins.fivetran.clock import parse, seconds_to_hour_of_day
-from standins.fivetran.testing import ServerThread, WebhookReceiver
+from standins.fivetran.testing import EmulatorProcess, ServerThread, WebhookReceiver
 from standins.fivetran.writer import LandedTable
 
 GROUP = "embedded_group"
@@ -606,3 +606,27 @@ def test_sync_faults_hit_only_their_connection_and_the_schedule_goes_on(api, rec
     assert repaired["status"]["setup_state"] == "connected" and repaired["status"]["tasks"] == []
     assert repaired["status"]["update_state"] == "on_schedule"
     wait_for_state(api, broken_id, lambda d: d["succeeded_at"] > broken["failed_at"], "a sync after the repair")
+
+
+# --- restart ----------------------------------------------------------------------------------------------
+
+
+def test_the_schedule_survives_a_restart(tmp_path):
+    first = EmulatorProcess(tmp_path, sync_seconds=0.2, extra=["--time-scale", "3600"]).start()
+    try:
+        with first.client() as api:
+            created = create(api, sync_frequency=60)  # hourly: every second at ×3600
+            api.post(f"/_control/connections/{created['id']}/complete-card")
+            patch(api, created["id"], paused=False)
+            before = wait_for_state(api, created["id"], historical_done, "the historical sync")
+    finally:
+        first.stop()
+    second = EmulatorProcess(tmp_path, sync_seconds=0.2, port=first.port, extra=["--time-scale", "3600"]).start()
+    try:
+        with second.client() as api:
+            assert api.get("/_control/clock").json()["time_scale"] == 3600
+            # The first request after the restart picks the schedule up again from the stored state.
+            wait_for_state(api, created["id"], lambda d: d["succeeded_at"] > before["succeeded_at"], "a scheduled sync", timeout=10)
+            patch(api, created["id"], paused=True)
+    finally:
+        second.stop()
