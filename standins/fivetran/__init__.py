@@ -17,7 +17,9 @@ What it does not do, or does differently from Fivetran:
   * One account, one user, the groups given at start-up; no teams, roles, memberships, system keys,
     transformations, log services, certificates, private links, proxy or hybrid agents. Groups and
     destinations cannot be created, changed or deleted.
-  * Sources are samples (samples.py), not real systems: setup tests never reach a source, and
+  * Sources are samples (samples.py), not real systems, which gain tables only through the control
+    API (add-table), never columns; schema changes are read at the start of each sync and on
+    reload, not on a timer. Setup tests never reach a source, and
     `run_setup_tests` is ignored on create and PATCH (a created connection reports no setup tests).
     Connector `config` is stored as given apart from the naming keys; no per-service validation.
   * The Connect Card is a page of the emulator, not fivetran.com.
@@ -26,11 +28,20 @@ What it does not do, or does differently from Fivetran:
   * The table columns endpoint answers whenever a schema config exists; Fivetran answers only for
     connected connections. Columns cannot be dropped (no DELETE on a column), and masking, `is_type_locked`
     and `schema_status` are not modelled.
-  * A resync while a sync runs restarts it; Fivetran may answer 409 instead. Table re-syncs are
-    accepted for every service.
+  * A resync while a sync runs restarts it (the running one ends CANCELED); Fivetran may answer 409
+    instead. Table re-syncs are accepted for every service, and their sync lands only those tables,
+    where Fivetran keeps syncing the others incrementally meanwhile.
   * Webhooks are tested (one POST) on creation, on activation and on `run_tests`, not when an active
-    webhook's URL changes. Deliveries are not retried, and webhooks are never disabled. Only
-    sync_start, sync_end, connection_successful and connection_failure are ever sent.
+    webhook's URL changes. Deliveries are not retried, and webhooks are never disabled. Sent:
+    sync_start and sync_end (SUCCESSFUL, FAILURE, FAILURE_WITH_TASK, RESCHEDULED, CANCELED),
+    connection_successful, connection_failure, and for actions create_connector, edit_connector,
+    pause_connector, resume_connector, force_update_connector, resync_connector, resync_table,
+    delete_connector, whose `data` ({"actor": …, …}) Fivetran does not document. Never the dbt and
+    transformation events, nor the deprecated `status`.
+  * Schedules: every `sync_frequency` minutes from the last sync's start, or at `daily_sync_time`
+    UTC; no per-destination offset. A time scale (--time-scale, PUT /_control/clock) shortens the
+    waits, not the timestamps. A sync of a historical connection takes `sync_seconds`, and so does
+    an incremental one; each incremental sync appends 1-5 rows to every table that has rows.
   * Plain HTTP webhook URLs are accepted on loopback, so local runs need no TLS.
   * Error codes Fivetran does not document are the emulator's choice: 401 Unauthorized, 404 NotFound
     (unknown path), 405 MethodNotAllowed, NotFound_Group, NotFound_Webhook, NotFound_User,

@@ -20,6 +20,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--api-key", default="emulator-key")
     parser.add_argument("--api-secret", default="emulator-secret")
     parser.add_argument("--sync-seconds", type=float, default=20.0)
+    parser.add_argument("--time-scale", type=float, default=1.0,
+                        help="run Fivetran's schedule (sync_frequency, daily_sync_time) this many times faster than real time")
     parser.add_argument("--data-dir", type=Path, default=Path("./var/fivetran-emulator"))
     parser.add_argument("--group-id", action="append", dest="group_ids", help="a group (destination) id; repeatable")
     parser.add_argument("--bigquery-endpoint", help="land synced tables in this BigQuery API endpoint")
@@ -50,6 +52,7 @@ def main(argv: list[str] | None = None) -> None:
         api_secret=args.api_secret,
         data_dir=args.data_dir,
         sync_seconds=args.sync_seconds,
+        time_scale=args.time_scale,
         writer=writer,
         group_ids=tuple(args.group_ids or ("embedded_group",)),
         bigquery_project=args.bigquery_project,

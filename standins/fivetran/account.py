@@ -11,6 +11,7 @@ from .store import META, Store
 ACCOUNT_ID = "emulated_account"
 ACCOUNT_NAME = "Fivetran emulator"
 USER_ID = "emulator_user"
+USER_EMAIL = "emulator@example.com"
 DATA_SET_LOCATION = "US"
 # Fixed, so the user object is the same on every call and across restarts.
 ACCOUNT_CREATED_AT = "2024-01-01T00:00:00.000000Z"
@@ -25,7 +26,7 @@ def users() -> list[dict[str, Any]]:
     (docs/rest-api/users)."""
     return [{
         "id": USER_ID,
-        "email": "emulator@example.com",
+        "email": USER_EMAIL,
         "given_name": "Fivetran",
         "family_name": "Emulator",
         "verified": True,

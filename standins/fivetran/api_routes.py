@@ -14,7 +14,8 @@ from .context import Emulator, base_url
 from .ids import new_id
 from .metadata import connector_type, connector_type_details
 from .responses import ApiError, bad_request, envelope, json_body, page
-from .store import CONNECTION, SCHEMA_CONFIG
+from .store import CONNECTION
+from .webhooks import by_user
 
 
 def _sync_message(connection_id: str) -> str:
@@ -92,6 +93,7 @@ class FivetranApi:
         if any(c["group_id"] == group_id and c["schema"] == connection["schema"] for c in self.em.store.all(CONNECTION)):
             raise connections.schema_name_taken(connection["schema"])
         self.em.store.put(CONNECTION, connection_id, connection)
+        self.em.deliverer.send("create_connector", connection, data=by_user())
         data = connections.render(connection)
         data.pop("connect_card_config", None)  # re-added last, in the order of the real response
         data["setup_tests"] = []
@@ -116,24 +118,7 @@ class FivetranApi:
     async def update_connection(self, request: Request) -> JSONResponse:
         connection_id = request.path_params["connection_id"]
         self.em.connection(connection_id)
-        body = await json_body(request)
-        if "paused" in body and not isinstance(body["paused"], bool):
-            raise bad_request("'paused' must be a boolean")
-        if "is_historical_sync" in body and not isinstance(body["is_historical_sync"], bool):
-            raise bad_request("'is_historical_sync' must be a boolean")
-
-        def change(connection: dict[str, Any]) -> None:
-            connections.apply_update(connection, body)
-            if body.get("is_historical_sync"):
-                connection["is_historical_sync"] = True
-            if "paused" in body:
-                self.em.lifecycle.set_paused(connection, body["paused"])
-
-        # Validate on a scratch copy first, so a refused PATCH changes nothing.
-        scratch = self.em.connection(connection_id)
-        connections.apply_update(scratch, body)
-        connection = self.em.store.update(CONNECTION, connection_id, change)
-        self.em.lifecycle.ensure_driver(connection_id)
+        connection = self.em.lifecycle.update(connection_id, await json_body(request))
         data = connections.render(connection)
         data["setup_tests"] = []
         return envelope(data, message="Connection has been updated")
@@ -141,9 +126,7 @@ class FivetranApi:
     async def delete_connection(self, request: Request) -> JSONResponse:
         connection_id = request.path_params["connection_id"]
         self.em.connection(connection_id)
-        self.em.lifecycle.forget(connection_id)
-        self.em.store.delete(CONNECTION, connection_id)
-        self.em.store.delete(SCHEMA_CONFIG, connection_id)
+        self.em.lifecycle.delete(connection_id)
         return envelope(message="Connection has been deleted")
 
     async def connect_card(self, request: Request) -> JSONResponse:

@@ -53,6 +53,7 @@ def create_app(
     api_secret: str = "emulator-secret",
     data_dir: Path,
     sync_seconds: float = 20.0,
+    time_scale: float = 1.0,
     writer: DestinationWriter | None = None,
     group_ids: Sequence[str] = ("embedded_group",),
     bigquery_project: str = "local-project",
@@ -62,7 +63,7 @@ def create_app(
     faults = Faults()
     deliverer = Deliverer(store)
     lifecycle = Lifecycle(store=store, services=services, faults=faults, deliverer=deliverer,
-                          writer=writer or NullWriter(), sync_seconds=sync_seconds)
+                          writer=writer or NullWriter(), sync_seconds=sync_seconds, time_scale=time_scale)
     request_log = RequestLog()
     emulator = Emulator(
         store=store, services=services, groups=Groups(store, tuple(group_ids), bigquery_project), faults=faults,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .samples import SampleTable, destination_name, sample_source
+from .samples import SampleTable, connection_source, destination_name
 from .services import ServiceInfo
 
 PRIMARY_KEY_REASON = "The column does not support exclusion as it is a Primary Key"
@@ -18,9 +18,9 @@ PRIMARY_KEY_REASON = "The column does not support exclusion as it is a Primary K
 SourceTables = dict[tuple[str, str], SampleTable]
 
 
-def source_tables(service: ServiceInfo, connection_config: dict[str, Any]) -> SourceTables:
-    """Every (schema, table) the connection's source holds."""
-    return {(schema.name, table.name): table for schema in sample_source(service, connection_config) for table in schema.tables}
+def source_tables(service: ServiceInfo, connection: dict[str, Any]) -> SourceTables:
+    """Every (schema, table) the connection's source holds now."""
+    return {(schema.name, table.name): table for schema in connection_source(service, connection) for table in schema.tables}
 
 
 def default_column(name: str, *, primary_key: bool) -> dict[str, Any]:

@@ -42,8 +42,12 @@ def _check_bools(body: dict[str, Any], *keys: str) -> None:
 
 def _check_scheduling(body: dict[str, Any]) -> None:
     _check_bools(body, "paused", "pause_after_trial", "run_setup_tests", "trust_certificates", "trust_fingerprints")
-    if body.get("sync_frequency") is not None:
-        _check_choice(body, "sync_frequency", SYNC_FREQUENCIES)
+    frequency = body.get("sync_frequency")
+    # A bool or a float would pass the membership test (True == 1, 5.0 == 5): Fivetran takes whole minutes.
+    if frequency is not None and (not isinstance(frequency, int) or isinstance(frequency, bool) or frequency not in SYNC_FREQUENCIES):
+        raise bad_request(
+            f"Invalid value for 'sync_frequency': {frequency!r}; expected one of {', '.join(map(str, SYNC_FREQUENCIES))} (minutes)"
+        )
     _check_choice(body, "schedule_type", SCHEDULE_TYPES)
     _check_choice(body, "data_delay_sensitivity", DELAY_SENSITIVITIES)
     _check_choice(body, "networking_method", NETWORKING_METHODS)
@@ -147,6 +151,19 @@ def apply_update(connection: Connection, body: dict[str, Any]) -> None:
         connection["config"].update(config)
 
 
+# Settings a PATCH can change besides `paused` and `is_historical_sync`.
+SETTINGS = ("pause_after_trial", "sync_frequency", "schedule_type", "daily_sync_time", "data_delay_sensitivity",
+            "data_delay_threshold", "networking_method", "config")
+
+
+def changed_settings(before: Connection, after: Connection) -> dict[str, Any]:
+    """The settings whose value a PATCH changed, as the API shows them (secrets masked)."""
+    changed = {key: after.get(key) for key in SETTINGS if before.get(key) != after.get(key)}
+    if "config" in changed:
+        changed["config"] = masked(changed["config"])
+    return changed
+
+
 def sync_state(connection: Connection) -> str:
     if connection["sync"] is not None:
         return "syncing"
@@ -157,7 +174,7 @@ def sync_state(connection: Connection) -> str:
     return "scheduled"
 
 
-def _masked(config: dict[str, Any]) -> dict[str, Any]:
+def masked(config: dict[str, Any]) -> dict[str, Any]:
     return {key: MASK if any(hint in key for hint in SECRET_HINTS) else value for key, value in config.items()}
 
 
@@ -178,14 +195,16 @@ def render(connection: Connection, *, detail: bool = True) -> dict[str, Any]:
         for key in ("id", "group_id", "service", "service_version", "schema", "connected_by", "created_at",
                     "succeeded_at", "failed_at", "paused", "pause_after_trial", "sync_frequency")
     }
-    if "daily_sync_time" in connection:
+    # "returned only when sync_frequency is 1440 and daily_sync_time was explicitly set" (OpenAPI
+    # UpdateConnectorRequest); it is kept meanwhile, so going back to 1440 brings it back.
+    if "daily_sync_time" in connection and connection["sync_frequency"] == 1440:
         data["daily_sync_time"] = connection["daily_sync_time"]
     for key in ("schedule_type", "data_delay_sensitivity", "data_delay_threshold", "networking_method"):
         data[key] = connection[key]
     data["status"] = status
     if detail:
         data["source_sync_details"] = {}
-        data["config"] = _masked(connection["config"])
+        data["config"] = masked(connection["config"])
         # The reference snapshots show connect_card_config only on paused connections (stages 1-2).
         if connection["connect_card_config"] and connection["paused"]:
             data["connect_card_config"] = connection["connect_card_config"]

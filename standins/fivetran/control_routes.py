@@ -1,4 +1,5 @@
-"""The test control API (not Fivetran's): inject faults, read the request log, complete a card."""
+"""The test control API (not Fivetran's): inject faults, read the request log, complete a card, set
+the time scale of Fivetran's schedule, look at a connection's emulator state."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from . import connections
+from .clock import api_timestamp, check_time_scale
 from .context import Emulator
-from .responses import envelope, json_body
+from .responses import bad_request, envelope, json_body
+from .samples import destination_name, new_source_table
 
 
 class ControlApi:
@@ -39,6 +42,51 @@ class ControlApi:
         self.em.connection(connection_id)
         return envelope(connections.render(self.em.lifecycle.complete_card(connection_id)))
 
+    async def add_table(self, request: Request) -> JSONResponse:
+        """The source gains a table: {"table", "schema"?, "columns"?: ["id:INT64", "name", …], "rows"?}.
+        Fivetran sees it at the next sync (or a schema reload), enabled only under ALLOW_ALL."""
+        connection = self.em.connection(request.path_params["connection_id"])
+        service = self.em.services[connection["service"]]
+        table = new_source_table(service, connection, await json_body(request, required=True))
+        self.em.lifecycle.add_source_table(connection["id"], table)
+        return JSONResponse({**table, "name_in_destination": destination_name(table["table"])}, status_code=201)
+
+    async def delete_connection(self, request: Request) -> JSONResponse:
+        """Someone deleted the connection in Fivetran's dashboard: the same as DELETE /v1/connections/{id},
+        without the product asking; later calls answer 404 NotFound_Integration."""
+        connection_id = request.path_params["connection_id"]
+        self.em.connection(connection_id)
+        self.em.lifecycle.delete(connection_id)
+        return JSONResponse({"deleted": connection_id})
+
+    def _clock(self) -> JSONResponse:
+        return JSONResponse({"time_scale": self.em.lifecycle.time_scale, "now": api_timestamp()})
+
+    async def get_clock(self, request: Request) -> JSONResponse:
+        return self._clock()
+
+    async def set_clock(self, request: Request) -> JSONResponse:
+        """{"time_scale": 60}: Fivetran's schedule runs 60 times faster (an hourly sync every minute)."""
+        body = await json_body(request, required=True)
+        try:
+            time_scale = check_time_scale(body.get("time_scale"))
+        except ValueError as exc:
+            raise bad_request(str(exc)) from exc
+        self.em.lifecycle.set_time_scale(time_scale)
+        return self._clock()
+
+    async def connection_state(self, request: Request) -> JSONResponse:
+        """What Fivetran does not show: when the next sync starts, the running sync, what each table
+        holds in the destination."""
+        connection = self.em.connection(request.path_params["connection_id"])
+        return JSONResponse({
+            "id": connection["id"],
+            "next_sync_at": self.em.lifecycle.next_due(connection),
+            "last_sync_started_at": connection.get("last_sync_started_at"),
+            "sync": connection["sync"],
+            "landed_tables": connection.get("landed_tables", {}),
+        })
+
     def routes(self) -> list[Route]:
         return [
             Route("/_control/faults", self.add_fault, methods=["POST"]),
@@ -47,4 +95,9 @@ class ControlApi:
             Route("/_control/requests", self.list_requests, methods=["GET"]),
             Route("/_control/requests", self.clear_requests, methods=["DELETE"]),
             Route("/_control/connections/{connection_id}/complete-card", self.complete_card, methods=["POST"]),
+            Route("/_control/connections/{connection_id}/add-table", self.add_table, methods=["POST"]),
+            Route("/_control/connections/{connection_id}", self.connection_state, methods=["GET"]),
+            Route("/_control/connections/{connection_id}", self.delete_connection, methods=["DELETE"]),
+            Route("/_control/clock", self.get_clock, methods=["GET"]),
+            Route("/_control/clock", self.set_clock, methods=["PUT"]),
         ]

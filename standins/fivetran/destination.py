@@ -51,10 +51,10 @@ def synthetic_value(column: str, type_: str, index: int):
             return f"{column}_{index}"
 
 
-def synthetic_ndjson(columns: tuple[tuple[str, str], ...], row_count: int) -> bytes:
+def synthetic_ndjson(columns: tuple[tuple[str, str], ...], row_count: int, first_row: int = 0) -> bytes:
     lines = (
         json.dumps({name: synthetic_value(name, type_, index) for name, type_ in columns})
-        for index in range(row_count)
+        for index in range(first_row, first_row + row_count)
     )
     return ("\n".join(lines) + "\n").encode()
 
@@ -82,20 +82,24 @@ class BigQueryWriter:
         self._ensure_dataset(landed.dataset)
         schema = [bigquery.SchemaField(name, type_) for name, type_ in landed.columns]
         reference = f"{self.project}.{landed.dataset}.{landed.table}"
-        # Fivetran replaces the table's contents on a re-sync; drop and create gives the same.
-        self._client.delete_table(reference, not_found_ok=True, **self._call_options())
-        table = self._client.create_table(bigquery.Table(reference, schema=schema), **self._call_options())
+        if landed.append:
+            # An incremental sync adds to the table; one dropped meanwhile in BigQuery comes back.
+            table = self._client.create_table(bigquery.Table(reference, schema=schema), exists_ok=True, **self._call_options())
+        else:
+            # Fivetran replaces the table's contents on a re-sync; drop and create gives the same.
+            self._client.delete_table(reference, not_found_ok=True, **self._call_options())
+            table = self._client.create_table(bigquery.Table(reference, schema=schema), **self._call_options())
         if landed.row_count <= 0:
             return
         job_config = bigquery.LoadJobConfig(
             source_format=bigquery.SourceFormat.NEWLINE_DELIMITED_JSON,
             schema=schema,
-            write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE,
+            write_disposition=bigquery.WriteDisposition.WRITE_APPEND if landed.append else bigquery.WriteDisposition.WRITE_TRUNCATE,
         )
         options = self._call_options()
         # No `size=`: the stand-in refuses multipart uploads, a resumable upload works everywhere.
         job = self._client.load_table_from_file(
-            io.BytesIO(synthetic_ndjson(landed.columns, landed.row_count)),
+            io.BytesIO(synthetic_ndjson(landed.columns, landed.row_count, landed.first_row)),
             table,
             job_config=job_config,
             location=self.location,

@@ -10,6 +10,7 @@ from .responses import bad_request
 
 API_KINDS = ("rate_limit", "server_error", "slow", "lose_response")
 SYNC_KINDS = ("fail_sync", "break", "reschedule")
+HTTP_METHODS = ("GET", "POST", "PATCH", "PUT", "DELETE")
 
 
 @dataclass
@@ -22,8 +23,13 @@ class Fault:
     status: int = 503
     delay: float = 0.0
     path: str | None = None
-    method: str | None = None  # only requests of this HTTP method
-    after: bool = False  # `slow`: the operation happens at once, its answer is held `delay` seconds
+    # Only requests with this HTTP method match (None: any), so a test can slow the PATCH of a
+    # connection without touching the GETs that poll it.
+    method: str | None = None
+    # For `slow`: the operation happens at once and only its answer is held for `delay` seconds, as
+    # when Fivetran has done the work but the response is slow to arrive (a client timeout then
+    # retries something already done).
+    after: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -48,13 +54,21 @@ class Faults:
                 status=int(body.get("status", 503)),
                 delay=float(body.get("delay", 0)),
                 path=body.get("path"),
-                method=str(body["method"]).upper() if body.get("method") else None,
-                after=bool(body.get("after", False)),
+                method=body.get("method"),
+                after=body.get("after", False),
             )
         except (TypeError, ValueError) as exc:
             raise bad_request(f"Invalid fault: {exc}") from exc
         if fault.times < 1:
             raise bad_request("'times' must be at least 1")
+        if fault.method is not None:
+            if not isinstance(fault.method, str) or fault.method.upper() not in HTTP_METHODS:
+                raise bad_request(f"'method' must be one of {', '.join(HTTP_METHODS)}")
+            fault.method = fault.method.upper()
+        if not isinstance(fault.after, bool):
+            raise bad_request("'after' must be a boolean")
+        if fault.after and kind != "slow":
+            raise bad_request("'after' applies to kind 'slow' only")
         self._faults.append(fault)
         return fault
 
@@ -70,13 +84,13 @@ class Faults:
             self._faults.remove(fault)
         return fault
 
-    def take_api_fault(self, path: str, method: str = "GET") -> Fault | None:
+    def take_api_fault(self, method: str, path: str) -> Fault | None:
         """The fault for an API request, matched to a connection by any path segment equal to its id."""
         segments = set(path.split("/"))
         for fault in self._faults:
             if fault.kind not in API_KINDS:
                 continue
-            if fault.method is not None and fault.method != method:
+            if fault.method is not None and fault.method != method.upper():
                 continue
             if fault.connection_id is not None and fault.connection_id not in segments:
                 continue

@@ -21,7 +21,7 @@ def tables_to_land(
     service: ServiceInfo, connection: dict[str, Any], schema_config: dict[str, Any], scope: dict[str, list[str]] | None = None
 ) -> list[LandedTable]:
     """The enabled tables of enabled schemas (restricted to `scope` for a scoped resync), in source order."""
-    source = source_tables(service, connection["config"])
+    source = source_tables(service, connection)
     landed = []
     for schema_name, schema_doc in schema_config["schemas"].items():
         if not schema_doc["enabled"]:
@@ -49,7 +49,8 @@ def tables_to_land(
                     dataset=_dataset(service, connection, schema_doc),
                     table=table_doc["name_in_destination"],
                     columns=tuple(columns),
-                    row_count=row_count(service.id, schema_name, table_name),
+                    row_count=source_table.rows if source_table and source_table.rows is not None
+                    else row_count(service.id, schema_name, table_name),
                 )
             )
     return landed

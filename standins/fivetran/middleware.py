@@ -95,7 +95,7 @@ class EmulatorMiddleware:
                 error = ApiError(401, "Unauthorized", "Invalid API key or secret", {"WWW-Authenticate": 'Basic realm="Fivetran"'})
                 await error_response(error)(scope, receive, send)
                 return
-        fault = self.faults.take_api_fault(path, scope["method"]) if path.startswith("/v1") else None
+        fault = self.faults.take_api_fault(scope["method"], path) if path.startswith("/v1") else None
         if fault is None:
             await self.app(scope, receive, send)
         elif fault.kind == "rate_limit":
@@ -106,24 +106,23 @@ class EmulatorMiddleware:
             code = SERVER_ERROR_CODES.get(fault.status, "InternalServerError")
             await error_response(ApiError(fault.status, code, "Emulated server error"))(scope, receive, send)
         elif fault.kind == "slow" and fault.after:
-            await self._answer_late(scope, receive, send, fault.delay)
+            await self._hold_response(scope, receive, send, fault.delay)
         elif fault.kind == "slow":
             await asyncio.sleep(fault.delay)
             await self.app(scope, receive, send)
         elif fault.kind == "lose_response":
             await self._lose_response(scope, receive, send)
 
-    async def _answer_late(self, scope: Scope, receive: Receive, send: Send, delay: float) -> None:
-        """The operation happens now, its answer leaves `delay` seconds later: a caller that dies
-        meanwhile never learns that it happened."""
-        answer: list[Message] = []
+    async def _hold_response(self, scope: Scope, receive: Receive, send: Send, delay: float) -> None:
+        """The operation happens now; its whole answer goes out `delay` seconds later."""
+        held: list[Message] = []
 
         async def hold(message: Message) -> None:
-            answer.append(message)
+            held.append(message)
 
         await self.app(scope, receive, hold)
         await asyncio.sleep(delay)
-        for message in answer:
+        for message in held:
             await send(message)
 
     async def _lose_response(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+import zlib
+from dataclasses import dataclass, replace
 from typing import Any
 
+from .responses import ApiError, bad_request
 from .services import ServiceInfo
 
 BIGQUERY_TYPES = {"STRING", "INT64", "FLOAT64", "BOOL", "TIMESTAMP", "DATE", "NUMERIC", "JSON"}
@@ -28,6 +30,7 @@ class SampleTable:
     locked: bool = False
     deleted: bool = False
     sync_mode: str | None = None
+    rows: int | None = None  # rows at the source; None: row_count() of its names
 
 
 @dataclass(frozen=True)
@@ -485,11 +488,71 @@ def sample_source(service: ServiceInfo, config: dict[str, Any]) -> tuple[SampleS
     return (SampleSchema(name=str(config.get("schema")), tables=tuple(_table(spec, sync_mode=sync_mode) for spec in specs)),)
 
 
+def connection_source(service: ServiceInfo, connection: dict[str, Any]) -> tuple[SampleSchema, ...]:
+    """What the connection's source holds now: its sample, plus the tables it gained since
+    (POST /_control/connections/{id}/add-table), in the order they came."""
+    schemas = list(sample_source(service, connection["config"]))
+    sync_mode = "SOFT_DELETE" if service.is_database else APP_SYNC_MODES.get(service.id)
+    for added in connection.get("source_added", ()):
+        table = SampleTable(name=added["table"], columns=tuple((name, type_) for name, type_ in added["columns"]),
+                            sync_mode=sync_mode, rows=added["rows"])
+        index = next((i for i, schema in enumerate(schemas) if schema.name == added["schema"]), None)
+        if index is None:
+            schemas.append(SampleSchema(name=added["schema"], tables=(table,)))
+        else:
+            schemas[index] = replace(schemas[index], tables=schemas[index].tables + (table,))
+    return tuple(schemas)
+
+
+NEW_TABLE_COLUMNS = ("id:INT64", "name", "updated_at")
+NEW_TABLE_ROWS = 20  # fixed rather than row_count()'s hash, so a new table always lands with rows
+MAX_NEW_TABLE_ROWS = 100_000
+COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def new_source_table(service: ServiceInfo, connection: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    """A table for the connection's source, from the add-table body
+    {"table", "schema"?, "columns"?: ["name" or "name:TYPE", …], "rows"?}; the first column is the key."""
+    if service.single_table:
+        raise bad_request(f"A '{service.id}' connection's source holds its one table only")
+    schemas = connection_source(service, connection)
+    table, schema = body.get("table"), body.get("schema", schemas[0].name)
+    for key, value in (("table", table), ("schema", schema)):
+        if not isinstance(value, str) or not value.strip():
+            raise bad_request(f"'{key}' must be a non-empty string")
+    if any(s.name == schema and any(t.name == table for t in s.tables) for s in schemas):
+        raise ApiError(409, "Conflict", f"The source already has table '{schema}.{table}'")
+    specs = body.get("columns", list(NEW_TABLE_COLUMNS))
+    if not isinstance(specs, list) or not specs or not all(isinstance(spec, str) for spec in specs):
+        raise bad_request("'columns' must be a non-empty list of \"name\" or \"name:TYPE\" strings")
+    columns = []
+    for spec in specs:
+        name, _, declared = spec.partition(":")
+        column_type = declared or _infer_type(name)
+        if not COLUMN_NAME.match(name) or column_type not in BIGQUERY_TYPES:
+            raise bad_request(f"Invalid column '{spec}': a name of letters, digits and underscores, and one of {', '.join(sorted(BIGQUERY_TYPES))}")
+        columns.append([name, column_type])
+    if len({name for name, _type in columns}) != len(columns):
+        raise bad_request("Column names must be unique")
+    rows = body.get("rows", NEW_TABLE_ROWS)
+    if isinstance(rows, bool) or not isinstance(rows, int) or not 0 <= rows <= MAX_NEW_TABLE_ROWS:
+        raise bad_request(f"'rows' must be a whole number from 0 to {MAX_NEW_TABLE_ROWS}")
+    return {"schema": schema, "table": table, "columns": columns, "rows": rows}
+
+
 def destination_name(source_name: str) -> str:
     """Fivetran's default naming: lowercase snake_case."""
     name = re.sub(r"[^0-9a-zA-Z]+", "_", source_name).strip("_")
     name = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower() if not source_name.isupper() else name.lower()
     return name or "_"
+
+
+def new_rows(table_key: str, rows_so_far: int) -> int:
+    """How many rows an incremental sync finds in a table that holds `rows_so_far`: 1 to 5, the same
+    for the same table and size; a table empty at the source stays empty."""
+    if rows_so_far <= 0:
+        return 0
+    return zlib.crc32(f"{table_key}/{rows_so_far}".encode()) % 5 + 1
 
 
 def row_count(service_id: str, schema: str, table: str) -> int:

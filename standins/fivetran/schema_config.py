@@ -11,7 +11,7 @@ from typing import Any
 
 from .columns import SourceTables, source_defaults
 from .responses import ApiError, bad_request
-from .samples import SampleSchema, SampleTable, destination_name, sample_source
+from .samples import SampleSchema, SampleTable, connection_source, destination_name
 from .services import ServiceInfo
 
 Config = dict[str, Any]
@@ -64,9 +64,9 @@ def _schema_doc(schema: SampleSchema, *, exclude: bool) -> dict[str, Any]:
     }
 
 
-def capture(service: ServiceInfo, connection_config: dict[str, Any], *, exclude: bool = False) -> Config:
+def capture(service: ServiceInfo, connection: dict[str, Any], *, exclude: bool = False) -> Config:
     """The schema config Fivetran builds when it first reads the source."""
-    schemas = sample_source(service, connection_config)
+    schemas = connection_source(service, connection)
     handling = "ALLOW_COLUMNS" if service.is_database else "ALLOW_ALL"
     return {
         "enable_new_by_default": enable_new_by_default(handling),
@@ -75,19 +75,32 @@ def capture(service: ServiceInfo, connection_config: dict[str, Any], *, exclude:
     }
 
 
-def reload(current: Config | None, service: ServiceInfo, connection_config: dict[str, Any], exclude_mode: str) -> Config:
+def reload(current: Config | None, service: ServiceInfo, connection: dict[str, Any], exclude_mode: str) -> Config:
     """POST …/schemas/reload: PRESERVE keeps existing choices; EXCLUDE brings new objects back disabled."""
     if exclude_mode not in ("PRESERVE", "EXCLUDE"):
         raise bad_request(f"Invalid exclude_mode '{exclude_mode}': expected PRESERVE or EXCLUDE")
-    fresh = capture(service, connection_config, exclude=exclude_mode == "EXCLUDE")
     if current is None:
-        return fresh
-    merged = copy.deepcopy(current)
-    for schema_name, schema_doc in fresh["schemas"].items():
-        existing = merged["schemas"].setdefault(schema_name, schema_doc)
-        for table_name, table_doc in schema_doc["tables"].items():
-            existing["tables"].setdefault(table_name, table_doc)
-    return merged
+        return capture(service, connection, exclude=exclude_mode == "EXCLUDE")
+    return admit_new_objects(current, connection_source(service, connection), exclude=exclude_mode == "EXCLUDE")
+
+
+def admit_new_objects(current: Config, source: tuple[SampleSchema, ...], *, exclude: bool = False) -> Config:
+    """The config with the schemas and tables the source gained since it was built, each enabled only
+    under ALLOW_ALL: "new schemas, tables, and columns which appear in the source after the initial
+    setup are included in syncs"; ALLOW_COLUMNS and BLOCK_ALL add them "to the config in the disabled
+    state" (OpenAPI StandardConfigUpdateRequest; docs/rest-api/tutorials/connection-schema-
+    configuration-use-cases). Existing choices are kept."""
+    admit = current["schema_change_handling"] == "ALLOW_ALL" and not exclude
+    updated = copy.deepcopy(current)
+    for schema in source:
+        schema_doc = updated["schemas"].get(schema.name)
+        if schema_doc is None:
+            schema_doc = {"name_in_destination": destination_name(schema.name), "enabled": admit, "tables": {}}
+            updated["schemas"][schema.name] = schema_doc
+        for table in schema.tables:
+            if table.name not in schema_doc["tables"]:
+                schema_doc["tables"][table.name] = _table_doc(table, enabled=admit)
+    return updated
 
 
 def enable_new_by_default(handling: str) -> bool:

@@ -42,7 +42,7 @@ class SchemaApi:
 
     def _source(self, connection_id: str):
         connection = self.em.connection(connection_id)
-        return source_tables(self.em.services[connection["service"]], connection["config"])
+        return source_tables(self.em.services[connection["service"]], connection)
 
     def _save_patch(self, connection_id: str, body: dict[str, Any]) -> JSONResponse:
         current = self._schema_config(connection_id)
@@ -68,7 +68,7 @@ class SchemaApi:
         body = await json_body(request)
         current = self.em.store.get(SCHEMA_CONFIG, connection["id"])
         service = self.em.services[connection["service"]]
-        reloaded = schema_config.reload(current, service, connection["config"], body.get("exclude_mode", "PRESERVE"))
+        reloaded = schema_config.reload(current, service, connection, body.get("exclude_mode", "PRESERVE"))
         self.em.store.put(SCHEMA_CONFIG, connection["id"], reloaded)
         return envelope(reloaded)
 

@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 
 import httpx
 
-from .account import USER_ID
+from .account import USER_EMAIL, USER_ID
 from .clock import webhook_timestamp
 from .responses import bad_request
 from .store import WEBHOOK, Store
@@ -103,6 +103,13 @@ def render(webhook: dict[str, Any]) -> dict[str, Any]:
     data = dict(webhook)
     data["secret"] = "******"  # the real API never echoes the secret
     return data
+
+
+def by_user(**data: Any) -> dict[str, Any]:
+    """`data` of the events a user's action causes (pause, resume, edit, Sync now, re-syncs, delete).
+    Fivetran documents no payload for them; `actor` follows its note that a pause it makes itself says
+    `actor: Fivetran` (docs/logs/changelog, Jan 2024), the rest is the emulator's choice."""
+    return {"actor": USER_EMAIL, **data}
 
 
 def payload(event: str, connection: dict[str, Any], *, sync_id: str | None = None, data: dict[str, Any] | None = None) -> dict[str, Any]:

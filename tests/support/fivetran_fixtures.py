@@ -60,6 +60,23 @@ class Emulator:
     def complete_card(self, connection_id: str) -> dict[str, Any]:
         return self._control("POST", f"/_control/connections/{connection_id}/complete-card").json()
 
+    def add_table(self, connection_id: str, table: str, **options: Any) -> dict[str, Any]:
+        """The connection's source gains `table` (options: schema, columns ["id:INT64", …], rows);
+        Fivetran admits it at the next sync as the connection's schema_change_handling says."""
+        return self._control("POST", f"/_control/connections/{connection_id}/add-table", json={"table": table, **options}).json()
+
+    def delete_connection(self, connection_id: str) -> None:
+        """Someone deletes the connection in Fivetran's dashboard: from then on it answers 404."""
+        self._control("DELETE", f"/_control/connections/{connection_id}")
+
+    def set_time_scale(self, time_scale: float) -> None:
+        """Fivetran's schedule runs `time_scale` times faster (3600: an hourly connection syncs every second)."""
+        self._control("PUT", "/_control/clock", json={"time_scale": time_scale})
+
+    def connection_state(self, connection_id: str) -> dict[str, Any]:
+        """What Fivetran does not show: next_sync_at, last_sync_started_at, the running sync, landed rows."""
+        return self._control("GET", f"/_control/connections/{connection_id}").json()
+
     def api(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """A raw API request, bypassing the client (to show what the client must not send)."""
         return httpx.request(
@@ -72,6 +89,7 @@ def running_emulator(
     data_dir: Path,
     *,
     sync_seconds: float = 2.0,
+    time_scale: float = 1.0,
     bigquery_endpoint: str | None = None,
     bigquery_project: str = "local-project",
 ) -> Iterator[Emulator]:
@@ -93,6 +111,8 @@ def running_emulator(
         API_SECRET,
         "--sync-seconds",
         str(sync_seconds),
+        "--time-scale",
+        str(time_scale),
         "--data-dir",
         str(data_dir),
     ]
