@@ -8,7 +8,10 @@ Each scenario runs a real set-up (emulator, BigQuery stand-in, Temporal dev serv
 its end and writes the finished workflow's history as JSON.
 """
 
+import asyncio
+
 import pytest
+from django.test import AsyncClient
 
 from gyana.temporal.client import get_client
 from integrations.engine import dispatch
@@ -25,11 +28,21 @@ HISTORIES = FIXTURES / "temporal"
 start = start_setup
 
 
+async def setup_run(driver: Driver):
+    """The set-up's run, once it has continued as the connection's life (its history then is whole)."""
+    client = await get_client()
+    workflow_id = await workflow_id_of(driver.integration_id)
+    while True:
+        life = await client.get_workflow_handle(workflow_id).fetch_history()
+        started = life.events[0].workflow_execution_started_event_attributes
+        if started.workflow_type.name == "ConnectionLife":
+            return client.get_workflow_handle(workflow_id, run_id=started.continued_execution_run_id)
+        await asyncio.sleep(0.1)
+
+
 async def finish_and_record(driver: Driver, name: str) -> None:
     await driver.until_state("ready")
-    handle = (await get_client()).get_workflow_handle(await workflow_id_of(driver.integration_id))
-    await handle.result()
-    await record_history(handle, HISTORIES / f"{name}.json")
+    await record_history(await setup_run(driver), HISTORIES / f"{name}.json")
 
 
 async def connect_and_choose(driver: Driver, emulator, fault: str | None = None, **options) -> None:
@@ -67,3 +80,17 @@ async def test_record_a_set_up_watched_while_its_tables_land(flow_settings, flow
     driver = await start(team_user, "hubspot")
     await connect_and_choose(driver, flow_emulator)
     await finish_and_record(driver, "complete_watched_landing")
+
+
+async def test_record_a_set_up_that_lives_on_and_acted_upon(flow_settings, flow_emulator, team_user):
+    """After the connection-life patch: the set-up continues as new, and the life takes actions."""
+    driver = await start(team_user, "hubspot")
+    await connect_and_choose(driver, flow_emulator)
+    await finish_and_record(driver, "complete_then_life")
+    client = AsyncClient()
+    await client.aforce_login(team_user[1])
+    for action in ("sync", "pause", "resume"):
+        assert (await client.post(f"/api/integrations/{driver.integration_id}/{action}/")).status_code == 200
+    life = (await get_client()).get_workflow_handle(await workflow_id_of(driver.integration_id))
+    await asyncio.sleep(1.0)  # the looks the actions asked for
+    await record_history(life, HISTORIES / "life_with_actions.json")

@@ -144,19 +144,23 @@ async def test_reconnect_answers_a_fresh_connect_card(flow_settings, flow_emulat
     assert integration.connect_card_uri == url and integration.return_nonce
 
 
-async def test_a_sync_now_becomes_a_sync_record(flow_settings, flow_emulator, team_user):
+async def test_syncs_become_sync_records(flow_settings, flow_emulator, team_user):
     team, user = team_user
     driver = await ready(team_user, flow_emulator)
-    before = await driver.state()
+    # The first look records the historical sync (from Fivetran's status: no webhooks here).
+    before = await until_integration(driver, lambda i: i.succeeded_at is not None, "mirrored")
+    historical = await until_event(driver, lambda e: e["type"] == "sync.completed", "the historical sync's record")
+    assert historical["data"]["status"] == "successful"
     client = await logged_in(user)
     assert (await client.post(f"/api/integrations/{driver.integration_id}/sync/")).status_code == 200
-    # Without webhooks the workflow looks while the sync runs, and sees the new success.
-    flow_settings.SETUP_POLL_WITHOUT_WEBHOOKS = (0.1, 0.2)
-    completed = await until_event(driver, lambda e: e["type"] == "sync.completed", "sync.completed", timeout=60)
-    assert completed["data"]["status"] == "successful"
-    integration = await driver.state()
-    assert integration.succeeded_at > before.succeeded_at
-    assert await Sync.objects.filter(integration_id=driver.integration_id, status="successful").acount() == 1
+    # The workflow looks again while the sync runs, and sees the new success.
+    after = await until_integration(
+        driver, lambda i: i.succeeded_at and i.succeeded_at > before.succeeded_at, "the new success", timeout=60
+    )
+    assert after.health == "healthy"
+    completed = [e for e in await driver.events() if e["type"] == "sync.completed"]
+    assert len(completed) == 2 and completed[-1]["data"]["ended_at"] is not None
+    assert await Sync.objects.filter(integration_id=driver.integration_id, status="successful").acount() == 2
 
 
 async def test_the_reconciliation_finds_a_connection_deleted_in_fivetran(

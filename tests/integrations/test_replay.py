@@ -17,6 +17,7 @@ def test_the_recorded_scenarios_are_there():
     assert {path.stem for path in HISTORIES} >= {
         "complete", "failed_then_retried", "broken_then_reconnected",  # before the watch-landing patch
         "complete_watched_landing",  # after it
+        "complete_then_life", "life_with_actions",  # after the connection-life patch
     }
     for path in HISTORIES:
         assert load_history(path).events, path
