@@ -5,10 +5,12 @@ from django import template
 from integrations.vocabulary import (
     ACTION_EXPLANATIONS,
     ACTION_LABELS,
+    CONNECTION_HEALTH_LABELS,
     INTEGRATION_STATE_LABELS,
     PHASE_STATE_LABELS,
     SETUP_PHASES,
     STEP_STATE_LABELS,
+    SYNC_STATUS_LABELS,
     phase_state,
     websocket_path,
 )
@@ -21,6 +23,29 @@ FINISHED = ("done", "skipped")
 @register.filter
 def integration_state_label(state: str) -> str:
     return INTEGRATION_STATE_LABELS.get(state, state)
+
+
+@register.filter
+def health_label(health: str) -> str:
+    return CONNECTION_HEALTH_LABELS.get(health, health)
+
+
+@register.filter
+def sync_status_label(status: str) -> str:
+    return SYNC_STATUS_LABELS.get(status, status)
+
+
+@register.filter
+def frequency_label(minutes) -> str:
+    """'Every 15 minutes', 'Every 6 hours', 'Every day': how Fivetran's own dashboard says it."""
+    if not minutes:
+        return "Manual"
+    if minutes == 1440:
+        return "Every day"
+    if minutes % 60 == 0:
+        hours = minutes // 60
+        return "Every hour" if hours == 1 else f"Every {hours} hours"
+    return "Every minute" if minutes == 1 else f"Every {minutes} minutes"
 
 
 @register.filter

@@ -112,6 +112,8 @@ async def connect_card_return(request, pk: int):
     except card_return.InvalidReturn as exc:
         return HttpResponseBadRequest(str(exc))
     await dispatch.card_returned(integration.pk)
+    if integration.state == Integration.State.READY:
+        return redirect("integrations:connection", pk=integration.pk)  # back from a reconnect
     # The flow page says "checking" until Fivetran's answer arrives, not as a flash message that
     # would outlive the check.
     await request.session.aset(_checking_key(integration.pk), True)

@@ -1,13 +1,9 @@
-"""An integration's BigQuery tables, and a preview of one table's first rows.
-
-The list comes from our `Table` rows, so the page renders without waiting for BigQuery; the
-preview is fetched on demand by static/js/tables.js.
-"""
+"""A preview of one table's first rows, fetched on demand by static/js/tables.js from the
+connection page's table list (which comes from our `Table` rows, rendered without BigQuery)."""
 
 import logging
 
 from asgiref.sync import sync_to_async
-from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 from google.api_core.exceptions import GoogleAPIError, NotFound
@@ -17,17 +13,6 @@ from teams.access import team_object_or_404
 from warehouse.tables import PREVIEW_ROWS, preview_rows
 
 logger = logging.getLogger(__name__)
-
-
-@login_required
-@require_GET
-def integration_tables(request, pk: int):
-    integration = team_object_or_404(Integration.objects, request.user, pk=pk)
-    return render(
-        request,
-        "integrations/tables.html",
-        {"integration": integration, "tables": integration.tables.all(), "preview_rows": PREVIEW_ROWS},
-    )
 
 
 @require_GET

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from integrations.web import connection_pages
 from integrations.web import pages as views
 from integrations.web import table_pages as tables_views
 
@@ -10,6 +11,9 @@ urlpatterns = [
     path("<int:pk>/setup/", views.integration_setup, name="setup"),
     path("<int:pk>/delete/", views.integration_delete_form, name="delete"),
     path("<int:pk>/authorized/", views.connect_card_return, name="authorized"),
-    path("<int:pk>/", tables_views.integration_tables, name="tables"),
+    path("<int:pk>/", connection_pages.connection_page, name="connection"),
+    path("<int:pk>/actions/<slug:action>/", connection_pages.connection_action, name="connection_action"),
+    path("<int:pk>/settings/", connection_pages.connection_settings, name="connection_settings"),
+    path("<int:pk>/schema/", connection_pages.connection_schema, name="connection_schema"),
     path("<int:pk>/tables/<int:table_pk>/preview/", tables_views.table_preview, name="table_preview"),
 ]

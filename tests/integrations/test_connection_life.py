@@ -182,3 +182,35 @@ async def test_the_reconciliation_finds_a_connection_deleted_in_fivetran(
     assert integration.health_reason
     refused = await (await logged_in(user)).post(f"/api/integrations/{driver.integration_id}/sync/")
     assert refused.status_code == 409 and "no longer exists" in refused.json()["error"]
+
+
+async def test_the_connection_page_and_its_forms(flow_settings, flow_emulator, team_user):
+    team, user = team_user
+    driver = await ready(team_user, flow_emulator)
+    await until_integration(driver, lambda i: i.health == "healthy", "healthy")
+    client = await logged_in(user)
+    page = f"/integrations/{driver.integration_id}/"
+    html = (await client.get(page)).content.decode()
+    assert "Healthy" in html and "Sync now" in html and 'data-action="pause"' in html
+    assert f"/ws/integrations/{driver.integration_id}/" in html and "connection-page.js" in html
+
+    # Without JavaScript: the form posts, the workflow acts, the page comes back saying so.
+    paused = await client.post(f"/integrations/{driver.integration_id}/actions/pause/", follow=True)
+    body = paused.content.decode()
+    assert "Paused" in body and "health--paused" in body
+    assert (await client.post(f"/integrations/{driver.integration_id}/actions/explode/")).status_code == 404
+
+    settings_tab = (await client.get(f"{page}?tab=settings")).content.decode()
+    assert 'name="sync_frequency"' in settings_tab and "Every 6 hours" in settings_tab
+    wrong = await client.post(f"/integrations/{driver.integration_id}/settings/", {"name": "X", "sync_frequency": "7"}, follow=True)
+    assert "sync_frequency must be one of" in wrong.content.decode()
+    saved = await client.post(
+        f"/integrations/{driver.integration_id}/settings/", {"name": "Sales CRM", "sync_frequency": "60"}, follow=True
+    )
+    assert "Sales CRM" in saved.content.decode() and "Every hour" in saved.content.decode()
+
+    schema_tab = (await client.get(f"{page}?tab=schema")).content.decode()
+    integration = await driver.state()
+    chosen = [f"{schema}.{table}" for schema, tables in integration.selection.items() for table in tables]
+    assert all(f'value="{value}" checked' in schema_tab for value in chosen)
+    assert (await client.get(f"{page}?tab=nope")).status_code == 404

@@ -1,37 +1,15 @@
-"""The tables page and the on-demand preview, through Django's test client."""
+"""The connection page's tables and the on-demand preview, through Django's test client."""
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.urls import include, path
 
 from integrations.models import Integration, Table
-from integrations.web import table_pages as tables_views
-from integrations.web import urls as integration_urls
 from standins.fivetran.destination import BigQueryWriter, synthetic_value
 from teams.models import Team
 from tests.support.bigquery_fixtures import unique_name
 from warehouse.tables import PREVIEW_ROWS
 
-# Until integrations/urls.py wires the two views, this module serves them under the same names.
-urlpatterns = [
-    path("accounts/", include("django.contrib.auth.urls")),
-    path("integrations/new/", include("connectors.urls")),
-    path(
-        "integrations/",
-        include(
-            (
-                [
-                    *integration_urls.urlpatterns,
-                    path("<int:pk>/tables/", tables_views.integration_tables, name="tables"),
-                    path("<int:pk>/tables/<int:table_pk>/preview/", tables_views.table_preview, name="table_preview"),
-                ],
-                "integrations",
-            )
-        ),
-    ),
-]
-
-pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
@@ -43,7 +21,9 @@ def member():
 def integration(member):
     team = Team.objects.create(name="Acme")
     team.members.add(member)
-    return Integration.objects.create(team=team, service="hubspot", name="HubSpot", schema_name=unique_name("t1_hubspot"))
+    return Integration.objects.create(
+        team=team, service="hubspot", name="HubSpot", schema_name=unique_name("t1_hubspot"), state=Integration.State.READY
+    )
 
 
 @pytest.fixture
@@ -74,17 +54,17 @@ def test_page_lists_the_tables_without_asking_bigquery(client, member, integrati
     settings.BIGQUERY_API_ENDPOINT = "http://127.0.0.1:9"
     Table.objects.create(integration=integration, project="p", dataset="d", name="deal", num_rows=1234, num_bytes=5 * 1024 * 1024)
     client.force_login(member)
-    response = client.get(f"/integrations/{integration.pk}/tables/")
+    response = client.get(f"/integrations/{integration.pk}/")
     assert response.status_code == 200
     html = response.content.decode()
     assert "deal" in html and "1,234" in html and "5.0\xa0MB" in html
-    assert f"/integrations/{integration.pk}/tables/" in html and "/preview/" in html
+    assert f"/integrations/{integration.pk}/tables/" in html and "/preview/" in html  # the preview URLs
     assert "js/tables.js" in html
 
 
 def test_page_says_when_there_are_no_tables(client, member, integration):
     client.force_login(member)
-    response = client.get(f"/integrations/{integration.pk}/tables/")
+    response = client.get(f"/integrations/{integration.pk}/")
     assert "No tables yet" in response.content.decode()
 
 
@@ -113,12 +93,12 @@ def test_another_team_gets_404(client, integration, landed):
     stranger = get_user_model().objects.create_user(unique_name("stranger"), password="pw")
     Team.objects.create(name="Other").members.add(stranger)
     client.force_login(stranger)
-    assert client.get(f"/integrations/{integration.pk}/tables/").status_code == 404
+    assert client.get(f"/integrations/{integration.pk}/").status_code == 404
     assert client.get(f"/integrations/{integration.pk}/tables/{contact.pk}/preview/").status_code == 404
 
 
 def test_anonymous_users_are_sent_to_log_in(client, integration):
-    response = client.get(f"/integrations/{integration.pk}/tables/")
+    response = client.get(f"/integrations/{integration.pk}/")
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
 
 

@@ -1,0 +1,129 @@
+"""The page of a Ready connection: a status header (health in Fivetran's words, last and next sync,
+frequency, Sync now, Pause/Resume) and its tabs: Overview (tables, recent syncs), Schema (the tables
+synced), Settings (name, frequency, reconnect, delete). Its forms work without JavaScript: each
+posts here, is carried out by the connection's workflow (dispatch.act), and comes back with a message.
+With JavaScript the page follows the socket (static/js/connection-page.js). Thin: load, dispatch, render.
+"""
+
+from asgiref.sync import sync_to_async
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from connectors.fivetran import SYNC_FREQUENCIES
+from integrations.connection.mirrored import MirroredConnection
+from integrations.connection.schedule import next_sync_at
+from integrations.engine import dispatch
+from integrations.engine import messages as m
+from integrations.models import Integration
+from integrations.setup.selection import picker_counts, picker_schemas
+from integrations.state import snapshot as selectors
+from integrations.web.api import team_integration
+from integrations.web.connection_api import settings_change
+from teams.access import team_object_or_404
+from warehouse.tables import PREVIEW_ROWS
+
+TABS = (("overview", "Overview"), ("schema", "Schema"), ("settings", "Settings"))
+RECENT_SYNCS = 10
+
+
+@login_required
+@require_GET
+def connection_page(request, pk: int):
+    integration = team_object_or_404(Integration.objects, request.user, pk=pk)
+    if integration.state != Integration.State.READY:
+        return redirect("integrations:flow", pk=integration.pk)
+    tab = request.GET.get("tab", "overview")
+    if tab not in dict(TABS):
+        raise Http404("No such tab.")
+    seq, _snapshot = selectors.snapshot(integration.pk)
+    schemas = _schemas_as_chosen(integration) if tab == "schema" else []
+    context = {
+        "integration": integration,
+        "tab": tab,
+        "tabs": TABS,
+        "seq": seq,
+        "next_sync_at": next_sync_at(MirroredConnection.from_integration(integration)),
+        "tables": integration.tables.order_by("dataset", "name"),
+        "syncs": integration.syncs.order_by("-created_at")[:RECENT_SYNCS],
+        "preview_rows": PREVIEW_ROWS,
+        "frequencies": SYNC_FREQUENCIES,
+        "schemas": schemas,
+        "counts": picker_counts(schemas) if schemas else None,
+    }
+    return render(request, "integrations/connection.html", context)
+
+
+def _schemas_as_chosen(integration: Integration) -> list[dict]:
+    """The table picker's schemas, ticked as the user last chose (the source's flags are older)."""
+    schemas = picker_schemas(integration.source_schema or {"schemas": []})
+    chosen = integration.selection
+    if chosen is not None:
+        for schema in schemas:
+            for table in schema["tables"]:
+                if table["role"] == "choosable":
+                    table["checked"] = table["name"] in chosen.get(schema["name"], ())
+            schema["counts"] = picker_counts([schema])
+    return schemas
+
+
+async def _carry_out(request, pk: int, kind: str, back_to: str = "overview", **arguments):
+    integration = await team_integration(request, pk)
+    user = await request.auser()
+    try:
+        result = await dispatch.act(integration.pk, m.Action(integration.pk, kind, arguments, user.pk))
+    except dispatch.Refused as refused:
+        await sync_to_async(messages.error)(request, refused.message)
+    else:
+        said = result.message if result else "Asked Fivetran; the page updates when it answers."
+        await sync_to_async(messages.success)(request, said)
+        if kind == "reconnect" and result is not None:
+            return redirect(result.data["url"])
+    return redirect(f"{reverse('integrations:connection', args=[integration.pk])}?tab={back_to}")
+
+
+ACTION_TABS = {"sync": "overview", "pause": "overview", "resume": "overview", "reconnect": "settings"}
+
+
+@require_POST
+async def connection_action(request, pk: int, action: str):
+    if not (await request.auser()).is_authenticated:
+        return redirect(f"{reverse('login')}?next={reverse('integrations:connection', args=[pk])}")
+    if action not in ACTION_TABS:
+        raise Http404("No such action.")
+    return await _carry_out(request, pk, action, ACTION_TABS[action])
+
+
+@require_POST
+async def connection_settings(request, pk: int):
+    if not (await request.auser()).is_authenticated:
+        return redirect(f"{reverse('login')}?next={reverse('integrations:connection', args=[pk])}")
+    body = {}
+    if request.POST.get("name") is not None:
+        body["name"] = request.POST["name"]
+    if request.POST.get("sync_frequency"):
+        try:
+            body["sync_frequency"] = int(request.POST["sync_frequency"])
+        except ValueError:
+            body["sync_frequency"] = request.POST["sync_frequency"]
+    change, problem = settings_change(body)
+    if problem:
+        await team_integration(request, pk)
+        await sync_to_async(messages.error)(request, problem)
+        return redirect(f"{reverse('integrations:connection', args=[pk])}?tab=settings")
+    return await _carry_out(request, pk, "settings", "settings", **change)
+
+
+@require_POST
+async def connection_schema(request, pk: int):
+    if not (await request.auser()).is_authenticated:
+        return redirect(f"{reverse('login')}?next={reverse('integrations:connection', args=[pk])}")
+    selected: dict[str, list[str]] = {}
+    for value in request.POST.getlist("table"):
+        schema, _, table = value.partition(".")
+        if schema and table:
+            selected.setdefault(schema, []).append(table)
+    return await _carry_out(request, pk, "schema", "schema", selected=selected)
