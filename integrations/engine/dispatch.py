@@ -118,8 +118,10 @@ async def fivetran_changed(integration_id: int, event: m.FivetranEvent | None = 
 def _refusal(error: WorkflowUpdateFailedError) -> Refused:
     cause = error.cause
     if isinstance(cause, ApplicationError):
+        # Only our own BadRequest is the input's fault; anything else the workflow refuses (not at
+        # that point, Fivetran said no, or no such Update: its set-up is over) is a conflict.
         return Refused(
-            cause.message, conflict=cause.type in (m.NOT_WAITING, m.NOT_POSSIBLE), unavailable=cause.type == m.UNAVAILABLE
+            cause.message, conflict=cause.type != m.BAD_REQUEST, unavailable=cause.type == m.UNAVAILABLE
         )
     return Refused(str(cause or error), conflict=True)
 

@@ -5,7 +5,7 @@
 (function () {
   "use strict";
 
-  var root = document.querySelector("[data-connection]");
+  var root = document.querySelector("[data-connection-page]");
   if (!root || !window.FlowClient) return;
   var words = window.GyanaVocabulary || {};
   var healthLabels = words.connectionHealthLabels || {};

@@ -17,11 +17,14 @@ from integrations.state.event_schemas import frame_schema
 from tests.support.browser_steps import (
     READY_TIMEOUT_MS,
     STEP_TIMEOUT_MS,
+    choose_tables,
+    connect_account,
     emulator_control,
     log_in,
     phase,
     start_set_up,
     step,
+    submit_selection,
     wait_for_step_state,
 )
 
@@ -49,37 +52,6 @@ class NetworkLog:
 
 def start_hubspot(page, base_url: str) -> int:
     return start_set_up(page, base_url, "hubspot")
-
-
-def connect_account(page, screenshot, prefix: str) -> None:
-    """From the flow page: the Connect Card button appears by itself; fill the card and come back."""
-    wait_for_step_state(page, "create_connection", "done")
-    button = page.get_by_role("link", name="Connect your account")
-    button.wait_for(timeout=STEP_TIMEOUT_MS)
-    assert phase(page, "authorise").get_attribute("aria-current") == "step"
-    screenshot(page, f"{prefix}-1-connect-card")
-    button.click()
-    page.wait_for_url(re.compile(r"/_emulator/fivetran/connect-card/"))
-    page.get_by_role("button", name="Save & Test").click()
-    page.wait_for_url(re.compile(r"/integrations/\d+/flow/$"))
-
-
-def choose_tables(page, screenshot, prefix: str) -> None:
-    button = page.get_by_role("link", name="Choose tables")
-    button.wait_for(timeout=STEP_TIMEOUT_MS)
-    wait_for_step_state(page, "connect_card", "done", timeout=1000)
-    wait_for_step_state(page, "load_schema", "done", timeout=1000)
-    screenshot(page, f"{prefix}-2-choose-tables")
-    button.click()
-    page.wait_for_url(re.compile(r"/integrations/\d+/setup/$"))
-    total = page.locator('[data-role="total"]')
-    assert re.match(r"\d+ of \d+ tables will be synced", total.inner_text())
-    screenshot(page, f"{prefix}-3-setup")
-
-
-def submit_selection(page) -> None:
-    page.get_by_role("button", name="Save and continue").click()
-    page.wait_for_url(re.compile(r"/integrations/\d+/flow/$"))
 
 
 def flow_page_requests(requests, integration_id: int) -> list[tuple[str, str, str]]:

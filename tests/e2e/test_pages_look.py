@@ -74,13 +74,18 @@ def test_every_page_at_desktop_and_phone_width(chromium, live_server_process):
         page.wait_for_selector('[data-flow][data-flow-state="ready"]', timeout=READY_TIMEOUT_MS)
         look(page, "flow-ready")
 
-        page.get_by_role("link", name=re.compile("tables$")).click()
+        page.get_by_role("link", name="Open Look HubSpot").click()
         page.wait_for_url(re.compile(r"/integrations/\d+/$"))
-        look(page, "tables")
+        page.wait_for_selector('[data-role="health"]:not(.health--not_set_up)', timeout=STEP_TIMEOUT_MS)
+        look(page, "connection")
         page.locator("[data-preview-url]").first.click()
         # The first table may have no rows (the emulator lands some empty): then the preview says so.
         page.locator("#table-preview table, #table-preview .empty-state").first.wait_for()
         look(page, "tables-preview")
+        for tab in ("Schema", "Settings"):
+            page.get_by_role("link", name=tab).click()
+            page.wait_for_url(re.compile(rf"\?tab={tab.lower()}$"))
+            look(page, f"connection-{tab.lower()}")
 
         page.goto(f"{server.base_url}/integrations/")
         look(page, "list")

@@ -60,7 +60,9 @@ async def test_hubspot_set_up_reaches_ready_with_registered_tables(flow_settings
     events = await driver.events()
     validate_all(events)
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
-    assert types(events)[-1] == "setup.completed"
+    # The set-up's last word; its workflow then lives on as the connection's, which may speak already.
+    after = types(events)[types(events).index("setup.completed") + 1 :]
+    assert not [kind for kind in after if kind.startswith(("step.", "setup.", "action."))], after
     completed = [e["data"]["step"] for e in events if e["type"] == "step.completed"]
     assert completed == [
         "create_connection", "connect_card", "load_schema", "select_tables",

@@ -1,0 +1,101 @@
+"""A connection's life as a user sees it: a real Chromium against `manage.py serve` (the embedded
+default: the emulator's webhooks ring the product, the connection's workflow looks and writes, the
+socket pushes). After the set-up the connection page follows Fivetran by itself: a sync started on
+Fivetran's side appears without a reload; Sync now, Pause and Resume work."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlparse
+
+from tests.support.browser_steps import (
+    READY_TIMEOUT_MS,
+    choose_tables,
+    connect_account,
+    emulator_control,
+    log_in,
+    newest_connection,
+    start_set_up,
+    submit_selection,
+)
+
+LIVE_TIMEOUT_MS = 45_000
+
+
+def sync_rows(page, status: str):
+    return page.locator(f'[data-role="syncs"] tr[data-sync] .sync-status--{status}')
+
+
+def test_the_connection_page_follows_fivetran_live(chromium, live_server_process, screenshot):  # noqa: F811
+    server = live_server_process
+    context = chromium.new_context(viewport={"width": 1100, "height": 900})
+    try:
+        page = log_in(context, server.base_url, "demo", "demo")
+        errors = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        integration_id = start_set_up(page, server.base_url, "hubspot", name="Life CRM")
+        connect_account(page, screenshot, "life")
+        choose_tables(page, screenshot, "life")
+        submit_selection(page)
+        page.wait_for_selector('[data-flow][data-flow-state="ready"]', timeout=READY_TIMEOUT_MS)
+        page.locator('[data-role="tables-link"] a').click()
+        page.wait_for_url(re.compile(rf"/integrations/{integration_id}/$"))
+        page.wait_for_selector(".health--healthy", timeout=LIVE_TIMEOUT_MS)
+        assert page.locator('[data-field="health_label"]').inner_text() == "Healthy"
+        assert page.locator('[data-role="tables"] tbody tr').count() > 0
+        screenshot(page, "connection-1-healthy")
+
+        # Fivetran syncs by itself (its schedule): the page shows it without being reloaded.
+        loads = []
+        page.on("request", lambda r: loads.append(r.url) if r.resource_type == "document" else None)
+        before = sync_rows(page, "successful").count()
+        last_sync = page.locator('[data-field="succeeded_at"] time').get_attribute("datetime")
+        connection_id = newest_connection(server.base_url)["id"]
+        emulator_control(server.base_url, "POST", f"/v1/connections/{connection_id}/sync")
+        page.wait_for_function(
+            "n => document.querySelectorAll('[data-role=\"syncs\"] tr[data-sync] .sync-status--successful').length > n",
+            arg=before, timeout=LIVE_TIMEOUT_MS,
+        )
+        page.wait_for_function(
+            "was => document.querySelector('[data-field=\"succeeded_at\"] time').getAttribute('datetime') !== was",
+            arg=last_sync, timeout=LIVE_TIMEOUT_MS,
+        )
+        assert not [url for url in loads if urlparse(url).path == f"/integrations/{integration_id}/"], loads
+        screenshot(page, "connection-2-later-sync")
+
+        # Pause and Resume: forms, answered by the connection's workflow.
+        page.get_by_role("button", name="Pause").click()
+        page.wait_for_selector(".health--paused", timeout=LIVE_TIMEOUT_MS)
+        assert page.get_by_role("button", name="Resume").is_visible()
+        assert page.locator('[data-field="next_sync_at"]').inner_text() == "Paused"
+        screenshot(page, "connection-3-paused")
+        page.get_by_role("button", name="Resume").click()
+        page.wait_for_selector('[data-role="health"]:not(.health--paused)', timeout=LIVE_TIMEOUT_MS)
+        assert page.get_by_role("button", name="Pause").is_visible()
+
+        # Sync now: said at once, and the sync it starts appears by itself.
+        before = sync_rows(page, "successful").count()
+        page.get_by_role("button", name="Sync now").click()
+        page.wait_for_selector("text=Sync started")
+        page.wait_for_function(
+            "n => document.querySelectorAll('[data-role=\"syncs\"] tr[data-sync] .sync-status--successful').length > n",
+            arg=before, timeout=LIVE_TIMEOUT_MS,
+        )
+
+        # Settings: the frequency is Fivetran's, saved through it.
+        page.get_by_role("link", name="Settings").click()
+        page.select_option("#sync_frequency", "60")
+        page.get_by_role("button", name="Save settings").click()
+        page.wait_for_selector("text=Saved: syncs every 60 minutes")
+        assert emulator_control(server.base_url, "GET", f"/v1/connections/{connection_id}")["data"]["sync_frequency"] == 60
+        page.get_by_role("link", name="Overview").click()
+        assert page.locator('[data-field="sync_frequency"]').inner_text() == "Every hour"
+        page.set_viewport_size({"width": 360, "height": 800})
+        screenshot(page, "connection-4-narrow")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360, "no sideways scrolling on a phone"
+        assert not errors, errors
+    except Exception:
+        print(server.log()[-4000:])  # what the server said, for whoever reads a failure
+        raise
+    finally:
+        context.close()
