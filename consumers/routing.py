@@ -1,8 +1,10 @@
 from django.urls import path
 
 from consumers.integration import IntegrationConsumer
-from integrations.vocabulary import WEBSOCKET_ROUTE
+from consumers.team import TeamConsumer
+from integrations.vocabulary import TEAM_WEBSOCKET_ROUTE, WEBSOCKET_ROUTE
 
 websocket_urlpatterns = [
     path(WEBSOCKET_ROUTE, IntegrationConsumer.as_asgi()),
+    path(TEAM_WEBSOCKET_ROUTE, TeamConsumer.as_asgi()),
 ]

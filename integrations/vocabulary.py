@@ -243,6 +243,13 @@ def websocket_path(integration_id: int | str) -> str:
     return "/" + WEBSOCKET_ROUTE.replace("<str:integration_id>", str(integration_id))
 
 
+# The team socket: every integration of the user's teams, one summary line each (the list page).
+TEAM_WEBSOCKET_ROUTE = "ws/integrations/"
+TEAM_WEBSOCKET_PATH = "/" + TEAM_WEBSOCKET_ROUTE
+# Its frames: a snapshot of every line, then a line each time one changes, and heartbeats.
+TEAM_FRAME_TYPES = ("snapshot", "integration.summary", "integration.removed", "heartbeat")
+
+
 # Close codes the server sends, and what a client should do after each.
 CLOSE_NOT_LOGGED_IN = 4401
 CLOSE_NOT_FOUND = 4404  # also for another team's integration: never reveal that it exists
@@ -289,6 +296,7 @@ def browser_vocabulary() -> dict:
         "finalCloseCodes": list(FINAL_CLOSE_CODES),
         "backOffCloseCodes": list(BACK_OFF_CLOSE_CODES),
         "websocketPathPattern": websocket_path("{id}"),
+        "teamWebsocketPath": TEAM_WEBSOCKET_PATH,
     }
 
 

@@ -197,3 +197,46 @@ ERROR_FRAME = _object(
     ["type", "data"],
     {"type": {"const": "error"}, "data": _object(["code", "message"], {"code": {"type": "string"}, "message": {"type": "string"}})},
 )
+
+
+# -- the team socket (/ws/integrations/): summary lines, no seq (each line is the whole current state) --
+
+_summary = _object(
+    ["id", "name", "service", "state", "state_label", "health", "health_label", "reason", "succeeded_at", "failed_at", "url"],
+    {
+        "id": {"type": "integer", "minimum": 1},
+        "name": {"type": "string"},
+        "service": {"type": "string"},
+        "state": {"type": "string", "enum": INTEGRATION_STATES},
+        "state_label": {"type": "string"},
+        # null until the set-up is done: then the connection's health, in the user's words.
+        "health": {"type": ["string", "null"], "enum": [*CONNECTION_HEALTHS, None]},
+        "health_label": {"type": ["string", "null"]},
+        "reason": {"type": "string"},
+        "succeeded_at": _nullable_timestamp,
+        "failed_at": _nullable_timestamp,
+        "url": {"type": "string"},
+    },
+)
+TEAM_DATA_SCHEMAS: dict[str, dict] = {
+    "snapshot": _object(
+        ["integrations", "reset"], {"integrations": {"type": "array", "items": _summary}, "reset": {"type": "boolean"}}
+    ),
+    "integration.summary": _summary,
+    "integration.removed": _object(["id"], {"id": {"type": "integer", "minimum": 1}}),
+    "heartbeat": {"type": "object", "maxProperties": 0},
+}
+
+
+def team_frame_schema(type: str) -> dict:
+    """A whole frame of the team socket."""
+    return _object(
+        ["v", "id", "type", "time", "data"],
+        {
+            "v": {"const": 1},
+            "id": {"type": "string", "format": "uuid"},
+            "type": {"const": type},
+            "time": _timestamp,
+            "data": TEAM_DATA_SCHEMAS[type],
+        },
+    )

@@ -11,6 +11,7 @@ from integrations.vocabulary import (
     SETUP_PHASES,
     STEP_STATE_LABELS,
     SYNC_STATUS_LABELS,
+    TEAM_WEBSOCKET_PATH,
     phase_state,
     websocket_path,
 )
@@ -71,6 +72,11 @@ def action_explanation(kind: str) -> str:
 @register.simple_tag
 def integration_socket_path(integration_id) -> str:
     return websocket_path(integration_id)
+
+
+@register.simple_tag
+def team_socket_path() -> str:
+    return TEAM_WEBSOCKET_PATH
 
 
 def phase_views(steps: list[dict]) -> list[dict]:

@@ -153,5 +153,6 @@ window.GyanaVocabulary = Object.freeze({
     4429,
     1009
   ],
-  "websocketPathPattern": "/ws/integrations/{id}/"
+  "websocketPathPattern": "/ws/integrations/{id}/",
+  "teamWebsocketPath": "/ws/integrations/"
 });

@@ -63,9 +63,19 @@ def test_the_connection_page_follows_fivetran_live(chromium, live_server_process
         assert not [url for url in loads if urlparse(url).path == f"/integrations/{integration_id}/"], loads
         screenshot(page, "connection-2-later-sync")
 
-        # Pause and Resume: forms, answered by the connection's workflow.
+        # Pause and Resume: forms, answered by the connection's workflow. The list, open in another
+        # tab, follows on the team socket.
+        listing = context.new_page()
+        listing.goto(f"{server.base_url}/integrations/")
+        badge = listing.locator(f'tr[data-integration="{integration_id}"] [data-role="state"]')
+        assert badge.inner_text() == "Healthy"
+        list_loads = []
+        listing.on("request", lambda r: list_loads.append(r.url) if r.resource_type == "document" else None)
         page.get_by_role("button", name="Pause").click()
         page.wait_for_selector(".health--paused", timeout=LIVE_TIMEOUT_MS)
+        listing.wait_for_selector(f'tr[data-integration="{integration_id}"] .health-badge--paused', timeout=LIVE_TIMEOUT_MS)
+        assert badge.inner_text() == "Paused" and not list_loads
+        listing.close()
         assert page.get_by_role("button", name="Resume").is_visible()
         assert page.locator('[data-field="next_sync_at"]').inner_text() == "Paused"
         screenshot(page, "connection-3-paused")

@@ -14,12 +14,42 @@ import yaml
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from integrations.state.event_schemas import DATA_SCHEMAS, ERROR_FRAME, UNSEQUENCED, frame_schema
-from integrations.vocabulary import CLOSE_CODES, PROTOCOL_VERSION, SETUP_STEPS, browser_vocabulary, websocket_path
+from integrations.state.event_schemas import (
+    DATA_SCHEMAS,
+    ERROR_FRAME,
+    TEAM_DATA_SCHEMAS,
+    UNSEQUENCED,
+    frame_schema,
+    team_frame_schema,
+)
+from integrations.vocabulary import (
+    CLOSE_CODES,
+    PROTOCOL_VERSION,
+    SETUP_STEPS,
+    TEAM_WEBSOCKET_PATH,
+    browser_vocabulary,
+    websocket_path,
+)
 
 DEFAULT_PATH = Path(settings.BASE_DIR) / "docs" / "asyncapi.yaml"
 VOCABULARY_JS = Path(settings.BASE_DIR) / "static" / "js" / "vocabulary.js"
 CHANNEL = "integrationEvents"
+TEAM_CHANNEL = "teamIntegrations"
+# The team socket's messages, named apart from the per-integration ones they resemble.
+TEAM_MESSAGES = {
+    "teamSnapshot": ("snapshot", "Every integration of the user's teams, one line each; `reset` when a `since` was given."),
+    "integrationSummary": ("integration.summary", "One integration's line changed (its state, health, reason or last sync)."),
+    "integrationRemoved": ("integration.removed", "An integration was deleted (or its team left)."),
+    "teamHeartbeat": ("heartbeat", "Sent on a socket idle for 30 s and in answer to a ping."),
+}
+TEAM_CHANNEL_DESCRIPTION = """\
+Every integration of the user's teams, one summary line each, for a list page (protocol v1).
+
+On connect the server sends one `snapshot` of every line, then an `integration.summary` each time a
+line changes and `integration.removed` when one goes. Lines carry the whole current state, so they
+have no `seq`: a client replaces the line by `id`. After a drop, reconnect (with backoff) and take
+the new snapshot; a `since` parameter is answered with a snapshot with `reset: true`.
+"""
 
 # One line per frame type: what it means for a client (the schemas say what it contains).
 SUMMARIES = {
@@ -93,7 +123,13 @@ def document() -> dict:
             },
         }
     }
-    messages = {**server_messages, **client_messages}
+    team_messages = {
+        name: {"name": name, "title": type, "summary": summary, "contentType": "application/json",
+               "payload": team_frame_schema(type)}
+        for name, (type, summary) in TEAM_MESSAGES.items()
+    }
+    assert {type for type, _ in TEAM_MESSAGES.values()} == set(TEAM_DATA_SCHEMAS)
+    messages = {**server_messages, **client_messages, **team_messages}
     ref = lambda name: {"$ref": f"#/channels/{CHANNEL}/messages/{name}"}  # noqa: E731
     return {
         "asyncapi": "3.0.0",
@@ -141,7 +177,13 @@ def document() -> dict:
                     }
                 },
                 "x-close-codes": {str(code): text for code, text in CLOSE_CODES.items()},
-            }
+            },
+            TEAM_CHANNEL: {
+                "address": TEAM_WEBSOCKET_PATH,
+                "title": "Every integration of the user's teams",
+                "description": TEAM_CHANNEL_DESCRIPTION,
+                "messages": {name: {"$ref": f"#/components/messages/{name}"} for name in [*team_messages, "ping"]},
+            },
         },
         "operations": {
             "receiveSetupEvents": {
@@ -149,6 +191,12 @@ def document() -> dict:
                 "channel": {"$ref": f"#/channels/{CHANNEL}"},
                 "summary": "Frames the server sends: a snapshot or a replay, then live events and heartbeats.",
                 "messages": [ref(name) for name in server_messages],
+            },
+            "receiveTeamIntegrations": {
+                "action": "receive",
+                "channel": {"$ref": f"#/channels/{TEAM_CHANNEL}"},
+                "summary": "Frames the server sends on the team socket: a snapshot, then changed lines.",
+                "messages": [{"$ref": f"#/channels/{TEAM_CHANNEL}/messages/{name}"} for name in team_messages],
             },
             "sendPing": {
                 "action": "send",
