@@ -96,6 +96,20 @@ DATA_SCHEMAS: dict[str, dict] = {
         {
             "state": {"type": "string", "enum": INTEGRATION_STATES},
             "steps": {"type": "array", "items": _step, "minItems": len(STEP_NAMES), "maxItems": len(STEP_NAMES)},
+            # The connection as last mirrored (new in issue 12; until its first look, health not_set_up).
+            "connection": _object(
+                ["health", "health_label", "reason", "sync_state", "paused", "sync_frequency", "succeeded_at", "failed_at"],
+                {
+                    "health": {"type": "string", "enum": CONNECTION_HEALTHS},
+                    "health_label": {"type": "string"},
+                    "reason": {"type": "string"},
+                    "sync_state": {"type": "string"},
+                    "paused": {"type": "boolean"},
+                    "sync_frequency": {"type": ["integer", "null"]},
+                    "succeeded_at": _nullable_timestamp,
+                    "failed_at": _nullable_timestamp,
+                },
+            ),
             "tables": _object(
                 ["count", "rows"],
                 {"count": _count, "rows": {"type": "array", "items": _table}, "total_rows": _count},

@@ -4,7 +4,7 @@ from django.db.models import Sum
 
 from integrations.models import Integration, IntegrationEvent, SetupStep
 from integrations.state.events import envelope, isoformat
-from integrations.vocabulary import STEP_LABELS
+from integrations.vocabulary import CONNECTION_HEALTH_LABELS, STEP_LABELS
 
 SNAPSHOT_TABLE_ROWS = 100
 
@@ -46,9 +46,25 @@ def snapshot(integration_id: int, *, reset: bool = False) -> tuple[int, dict]:
         "state": integration.state,
         "steps": [step_view(step) for step in steps],
         "tables": {"count": count, "rows": rows, "total_rows": total_rows},
+        "connection": connection_view(integration),
         "reset": reset,
     }
     return integration.last_seq, data
+
+
+def connection_view(integration: Integration) -> dict:
+    """The connection as last mirrored from Fivetran (its health in the user's words); what
+    `connection.updated` events then change."""
+    return {
+        "health": integration.health,
+        "health_label": CONNECTION_HEALTH_LABELS.get(integration.health, integration.health),
+        "reason": integration.health_reason,
+        "sync_state": integration.sync_state,
+        "paused": integration.paused,
+        "sync_frequency": integration.sync_frequency,
+        "succeeded_at": isoformat(integration.succeeded_at),
+        "failed_at": isoformat(integration.failed_at),
+    }
 
 
 def last_seq(integration_id: int) -> int:
