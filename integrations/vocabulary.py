@@ -206,7 +206,7 @@ def sync_status_of_fivetran(status: str) -> SyncStatus:
 
 
 # What a person can ask of a Ready connection (the API's actions, the workflow's Update).
-CONNECTION_ACTIONS = ("sync", "pause", "resume", "settings", "schema", "reconnect")
+CONNECTION_ACTIONS = ("sync", "pause", "resume", "settings", "schema", "resync_table", "reconnect")
 
 # Every event type the server stores and sends; each has a JSON Schema in state/event_schemas.py.
 EVENT_TYPES = (

@@ -44,3 +44,18 @@ async def refresh_tables(integration: Integration) -> list[IntegrationEvent]:
 @transaction.atomic
 def _tables_updated(integration_id: int, data: dict) -> list[IntegrationEvent]:
     return [append_event(integration_id, "tables.updated", data)]
+
+
+def source_of(integration: Integration, table: Table) -> tuple[str, str] | None:
+    """The source (schema, table) names Fivetran knows a BigQuery table by, from the schema as last
+    read; None when the table is not one of the source's (or the schema was never read)."""
+    service = get_catalogue().get(integration.service)
+    for schema in (integration.source_schema or {}).get("schemas", []):
+        prefixed = service is not None and service.requires_schema_prefix
+        dataset = f"{integration.schema_name}_{schema['name_in_destination']}" if prefixed else integration.schema_name
+        if dataset != table.dataset:
+            continue
+        for entry in schema["tables"]:
+            if entry.get("name_in_destination", entry["name"]) == table.name:
+                return schema["name"], entry["name"]
+    return None

@@ -24,11 +24,11 @@ from connectors.fivetran import FivetranError, get_client
 from integrations.connection.mirror import mirror_connection, mirror_connection_gone
 from integrations.connection.reconcile import moved_integrations
 from integrations.connection.syncs import SYNC_END, SYNC_START, record_sync
-from integrations.connection.tables import refresh_tables
+from integrations.connection.tables import refresh_tables, source_of
 from integrations.engine import dispatch
 from integrations.engine import messages as m
 from integrations.engine.setup_activities import is_transient
-from integrations.models import Integration
+from integrations.models import Integration, Table
 from integrations.setup.selection import validate_selection
 from integrations.state import connect_card_return, transitions
 from integrations.state.datasets import destination_tables
@@ -182,6 +182,13 @@ async def _carry_out(integration: Integration, action: m.Action) -> m.ActionResu
         await client.sync(connection_id)  # newly enabled tables land with the next sync: start it now
         count = sum(len(tables) for tables in expected.values())
         return m.ActionResult(f"Saved: {count} tables will be synced", {"selected": selected})
+    if action.kind == "resync_table":
+        table = await Table.objects.filter(integration=integration, pk=arguments.get("table_id")).afirst()
+        source = await sync_to_async(source_of)(integration, table) if table else None
+        if source is None:
+            raise ApplicationError("Fivetran does not know this table as one of the source's.", type=m.NOT_POSSIBLE, non_retryable=True)
+        await client.resync_table(connection_id, *source)
+        return m.ActionResult(f"Re-syncing {table.name}: Fivetran copies it again from the start", {"table": table.name})
     if action.kind == "reconnect":
         return m.ActionResult("Open the Connect Card to reconnect", {"url": await _reconnect_card(integration)})
     raise ApplicationError(f"Unknown action {action.kind!r}.", type=m.NOT_POSSIBLE, non_retryable=True)

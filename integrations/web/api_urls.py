@@ -12,4 +12,9 @@ urlpatterns = [
     path("<int:pk>/pause/", api.json_404(connection_api.connection_pause), name="api-connection-pause"),
     path("<int:pk>/resume/", api.json_404(connection_api.connection_resume), name="api-connection-resume"),
     path("<int:pk>/reconnect/", api.json_404(connection_api.connection_reconnect), name="api-connection-reconnect"),
+    path(
+        "<int:pk>/tables/<int:table_pk>/resync/",
+        api.json_404(connection_api.table_resync),
+        name="api-connection-table-resync",
+    ),
 ]

@@ -1,5 +1,5 @@
-"""The JSON API of a Ready connection: Sync now, pause, resume, settings, reconnect (and the
-schema after set-up, through integrations.web.api.integration_schema).
+"""The JSON API of a Ready connection: Sync now, pause, resume, settings, reconnect, table re-sync (and
+the schema after set-up, through integrations.web.api.integration_schema).
 Each is an Update to the connection's workflow (integrations.engine.dispatch.act): validated there,
 carried out durably, retried on Fivetran's transient errors. Thin: parse, dispatch, answer.
 
@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from connectors.fivetran import SYNC_FREQUENCIES
 from integrations.engine import dispatch
 from integrations.engine import messages as m
+from integrations.models import Table
 from integrations.web.api import error, team_integration
 
 
@@ -52,6 +53,14 @@ async def connection_resume(request, pk: int):
 @require_POST
 async def connection_reconnect(request, pk: int):
     return await _act(request, pk, "reconnect")
+
+
+@require_POST
+async def table_resync(request, pk: int, table_pk: int):
+    integration = await team_integration(request, pk)
+    if not await Table.objects.filter(integration=integration, pk=table_pk).aexists():
+        return error(404, "Not found.")
+    return await act_on(request, integration, "resync_table", table_id=table_pk)
 
 
 def settings_change(body) -> tuple[dict, str | None]:

@@ -127,3 +127,10 @@ async def connection_schema(request, pk: int):
         if schema and table:
             selected.setdefault(schema, []).append(table)
     return await _carry_out(request, pk, "schema", "schema", selected=selected)
+
+
+@require_POST
+async def connection_table_resync(request, pk: int, table_pk: int):
+    if not (await request.auser()).is_authenticated:
+        return redirect(f"{reverse('login')}?next={reverse('integrations:connection', args=[pk])}")
+    return await _carry_out(request, pk, "resync_table", "overview", table_id=table_pk)

@@ -15,5 +15,10 @@ urlpatterns = [
     path("<int:pk>/actions/<slug:action>/", connection_pages.connection_action, name="connection_action"),
     path("<int:pk>/settings/", connection_pages.connection_settings, name="connection_settings"),
     path("<int:pk>/schema/", connection_pages.connection_schema, name="connection_schema"),
+    path(
+        "<int:pk>/tables/<int:table_pk>/resync/",
+        connection_pages.connection_table_resync,
+        name="connection_table_resync",
+    ),
     path("<int:pk>/tables/<int:table_pk>/preview/", tables_views.table_preview, name="table_preview"),
 ]

@@ -214,3 +214,18 @@ async def test_the_connection_page_and_its_forms(flow_settings, flow_emulator, t
     chosen = [f"{schema}.{table}" for schema, tables in integration.selection.items() for table in tables]
     assert all(f'value="{value}" checked' in schema_tab for value in chosen)
     assert (await client.get(f"{page}?tab=nope")).status_code == 404
+
+
+async def test_one_table_resynced(flow_settings, flow_emulator, team_user):
+    team, user = team_user
+    driver = await ready(team_user, flow_emulator)
+    integration = await driver.state()
+    table = await integration.tables.order_by("name").afirst()
+    client = await logged_in(user)
+    flow_emulator.clear_requests()
+    answer = await client.post(f"/api/integrations/{driver.integration_id}/tables/{table.pk}/resync/")
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["table"] == table.name
+    resyncs = [r for r in flow_emulator.requests() if r["method"] == "POST" and r["path"].endswith("/resync")]
+    assert len(resyncs) == 1 and f"/connections/{integration.connection_id}/schemas/" in resyncs[0]["path"]
+    assert (await client.post(f"/api/integrations/{driver.integration_id}/tables/999999/resync/")).status_code == 404
