@@ -136,8 +136,16 @@ class IntegrationEvent(models.Model):
         ]
 
 
+class CurrentTables(models.Manager):
+    """Tables still synced and in BigQuery: what pages, counts and events mean by an integration's tables."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(gone_at__isnull=True)
+
+
 class Table(models.Model):
-    """A BigQuery table an integration produced."""
+    """A BigQuery table an integration produced. A table that is no longer synced or no longer in
+    BigQuery is marked gone, not deleted: its history stays, and it comes back if it lands again."""
 
     integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="tables")
     project = models.CharField(max_length=100)
@@ -150,9 +158,14 @@ class Table(models.Model):
     columns = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    gone_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CurrentTables()
+    all_objects = models.Manager()  # gone ones too
 
     class Meta:
         ordering = ["dataset", "name"]
+        base_manager_name = "all_objects"
         constraints = [
             models.UniqueConstraint(
                 fields=["integration", "dataset", "name"], name="unique_table_per_integration"

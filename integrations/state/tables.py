@@ -35,11 +35,12 @@ class TableStore:
         self.integration = integration
         self.project = project
         self.seen: set[tuple[str, str]] = set()
+        # Gone ones too: a table that lands again is the same row, back (its gone_at cleared).
         self._existing = {
-            (dataset, name): (pk, (project_, num_rows, num_bytes, modified, columns))
-            for pk, dataset, name, project_, num_rows, num_bytes, modified, columns in Table.objects.filter(
+            (dataset, name): (pk, (project_, num_rows, num_bytes, modified, columns), gone_at is not None)
+            for pk, dataset, name, project_, num_rows, num_bytes, modified, columns, gone_at in Table.all_objects.filter(
                 integration=integration
-            ).values_list("pk", "dataset", "name", "project", "num_rows", "num_bytes", "modified", "columns")
+            ).values_list("pk", "dataset", "name", "project", "num_rows", "num_bytes", "modified", "columns", "gone_at")
         }
 
     def save_page(self, page: Sequence[TableMetadata]) -> int:
@@ -50,7 +51,7 @@ class TableStore:
             self.seen.add(key)
             values = (self.project, meta.num_rows, meta.num_bytes, meta.modified, meta.column_dicts())
             existing = self._existing.get(key)
-            if existing is None or existing[1] != values:
+            if existing is None or existing[1] != values or existing[2]:
                 changed.append(meta)
         if changed:
             self._upsert(changed)
@@ -66,17 +67,19 @@ class TableStore:
         rows = [
             (self.integration.pk, self.project, meta.dataset, meta.name, meta.num_rows, meta.num_bytes,
              ops.adapt_datetimefield_value(meta.modified),
-             columns_field.get_db_prep_save(meta.column_dicts(), connection), now, now)
+             columns_field.get_db_prep_save(meta.column_dicts(), connection), now, now, None)
             for meta in page
         ]
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.executemany(_upsert_sql(), rows)
 
     def remove_unseen(self) -> int:
-        """Delete the rows of tables this run did not see (gone from BigQuery or no longer enabled)."""
-        stale = [pk for key, (pk, _values) in self._existing.items() if key not in self.seen]
+        """Mark gone the tables this run did not see (gone from BigQuery or no longer enabled); their
+        rows stay (BigQuery keeps a disabled table's data). Returns how many went now."""
+        stale = [pk for key, (pk, _values, gone) in self._existing.items() if key not in self.seen and not gone]
+        now = timezone.now()
         for start in range(0, len(stale), DELETE_CHUNK):
-            Table.objects.filter(pk__in=stale[start : start + DELETE_CHUNK]).delete()
+            Table.all_objects.filter(pk__in=stale[start : start + DELETE_CHUNK]).update(gone_at=now)
         return len(stale)
 
     def registered(self) -> list[Table]:
@@ -88,7 +91,7 @@ def _upsert_sql() -> str:
     quote = connection.ops.quote_name
     field = Table._meta.get_field
     names = ["integration", "project", "dataset", "name", "num_rows", "num_bytes", "modified", "columns",
-             "created_at", "updated_at"]
+             "created_at", "updated_at", "gone_at"]
     columns = [quote(field(name).column) for name in names]
     key = columns[:1] + columns[2:4]
     updated = [column for column in columns[1:] if column not in key and column != quote("created_at")]

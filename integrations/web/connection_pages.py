@@ -18,7 +18,7 @@ from integrations.connection.mirrored import MirroredConnection
 from integrations.connection.schedule import next_sync_at
 from integrations.engine import dispatch
 from integrations.engine import messages as m
-from integrations.models import Integration
+from integrations.models import Integration, Table
 from integrations.setup.selection import picker_counts, picker_schemas
 from integrations.state import snapshot as selectors
 from integrations.web.api import team_integration
@@ -48,6 +48,7 @@ def connection_page(request, pk: int):
         "seq": seq,
         "next_sync_at": next_sync_at(MirroredConnection.from_integration(integration)),
         "tables": integration.tables.order_by("dataset", "name"),
+        "gone_tables": Table.all_objects.filter(integration=integration, gone_at__isnull=False).count(),
         "syncs": integration.syncs.order_by("-created_at")[:RECENT_SYNCS],
         "preview_rows": PREVIEW_ROWS,
         "frequencies": SYNC_FREQUENCIES,

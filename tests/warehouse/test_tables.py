@@ -151,7 +151,7 @@ async def test_late_tables_are_missing_then_registered(bigquery_settings, standi
     assert [meta.name for meta in await newly_landed(expected, known={f"{dataset}.contact"})] == ["deal"]
 
 
-async def test_a_removed_table_loses_its_row(bigquery_settings, standin_client):
+async def test_a_removed_table_is_marked_gone_and_comes_back(bigquery_settings, standin_client):
     integration = await acreate_integration()
     dataset = integration.schema_name
     await sync_to_async(create_tables)(standin_client, dataset, ["contact", "deal"])
@@ -165,10 +165,15 @@ async def test_a_removed_table_loses_its_row(bigquery_settings, standin_client):
     assert second.missing == [f"{dataset}.deal"]
     assert [r["name"] for r in await rows_of(integration)] == ["contact"]
 
-    # A table the user disabled loses its row too, though it is still in BigQuery.
+    # A table the user disabled is gone too, though it is still in BigQuery.
     third = await register_tables(integration, {dataset: ["deal"]})
     assert third.registered == []
     assert await rows_of(integration) == []
+    # Gone, not deleted: the rows stay, marked, and a table that lands again is the same row.
+    gone = {t.name: t for t in await sync_to_async(list)(Table.all_objects.filter(integration=integration))}
+    assert set(gone) == {"contact", "deal"} and all(t.gone_at for t in gone.values())
+    fourth = await register_tables(integration, {dataset: ["contact"]})
+    assert [(t.pk, t.name, t.gone_at) for t in fourth.registered] == [(kept, "contact", None)]
 
 
 async def test_rerunning_registration_changes_nothing(bigquery_settings, standin_client):
