@@ -1,4 +1,4 @@
-"""The baselines of bench.setup_engine: bare Temporal workflows that call the product's own set-up
+"""The baselines of bench.setup_engine and bench.connection_webhook: bare Temporal workflows that call the product's own set-up
 activity (integrations.engine.setup_activities.run_setup_step, by name) with none of IntegrationSetup's
 logic: no step loop, no waiting rules, no Updates, no retry bookkeeping, default retry policy.
 Whatever the product spends beyond these is the engine's overhead.
@@ -55,4 +55,30 @@ class BareRecheck:
         self.pending += 1
 
 
-BARE_WORKFLOWS = (BareFirstSteps, BareRecheck)
+
+@workflow.defn(name="BareLife")
+class BareLife:
+    """The connection life's baseline: each fivetran_changed signal runs the product's own
+    refresh_connection activity once with the webhook's event (which records the sync and publishes)."""
+
+    def __init__(self) -> None:
+        self.events: list[m.FivetranEvent] = []
+
+    @workflow.run
+    async def run(self, integration_id: int) -> None:
+        while True:
+            await workflow.wait_condition(lambda: bool(self.events))
+            events, self.events = self.events, []
+            await workflow.execute_activity(
+                m.REFRESH_CONNECTION,
+                m.Refresh(integration_id, events),
+                result_type=m.ConnectionView,
+                start_to_close_timeout=TIMEOUT,
+            )
+
+    @workflow.signal(name=m.FIVETRAN_CHANGED)
+    def fivetran_changed(self, event: m.FivetranEvent) -> None:
+        self.events.append(event)
+
+
+BARE_WORKFLOWS = (BareFirstSteps, BareRecheck, BareLife)

@@ -225,9 +225,12 @@ def test_list_page_shows_only_the_teams_integrations(client, owner, integration)
 
     html = client.get("/integrations/").content.decode()
 
-    assert f'href="/integrations/{integration.pk}/flow/"' in html
-    assert f'href="/integrations/{integration.pk}/"' in html, "a ready integration links to its tables"
+    # A ready integration opens its connection page, with its health; the set-up stays one click away there.
+    assert f'href="/integrations/{integration.pk}/"' in html
+    assert f'href="/integrations/{integration.pk}/flow/"' not in html
+    assert "health-badge--not_set_up" in html and "Not set up yet" in html
     assert f'data-integration="{theirs.pk}"' not in html
+    assert 'data-team-socket="/ws/integrations/"' in html
 
 
 def test_list_page_requires_login(client):
