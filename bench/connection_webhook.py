@@ -13,7 +13,8 @@ BareLife takes over. Each connection is watched by a product websocket on daphne
            the sync, reads Fivetran's status, mirrors it, commits and rings the channel group;
   bare:    the same event signalled straight to BareLife, which runs the same activity.
 Latency: t0 → the `sync.completed` frame of that sync_id at the websocket (one process, one clock).
-Reported: p50 and p99 of each and their ratio (target ≤ 1.3, as for the set-up's webhooks).
+Reported: p50 and p99 of each, their ratio, and the webhook's own answer (POST → 204) that the
+product's path adds: the issue sets no target here; bench.setup_engine holds the set-up's to 1.3.
 """
 
 from __future__ import annotations
@@ -30,8 +31,6 @@ from pathlib import Path
 
 from bench._child import run_in_child
 from bench._stack import WEBHOOK_SECRET
-
-TARGET_RATIO = 1.3
 
 
 def _worker() -> None:
@@ -118,7 +117,7 @@ async def _measure(daphne_url: str, cookie: str, product_ids, bare_ids, samples:
     for integration_id in integrations:
         await sockets.open(f"ws://{host}/ws/integrations/{integration_id}/", cookie, daphne_url)
     await asyncio.sleep(1.0)  # snapshots delivered, groups joined, the first looks done
-    latency = {"product": [], "bare": []}
+    latency = {"product": [], "bare": [], "answers": []}
     async with httpx.AsyncClient(base_url=daphne_url, timeout=30) as http:
         for k in range(samples):
             for kind, ids in (("product", product_ids), ("bare", bare_ids)):
@@ -136,6 +135,7 @@ async def _measure(daphne_url: str, cookie: str, product_ids, bare_ids, samples:
                         "/webhooks/fivetran/", content=body,
                         headers={"Content-Type": "application/json", "X-Fivetran-Signature-256": _signed(body)},
                     )
+                    latency["answers"].append((time.perf_counter() - t0) * 1000)
                     assert response.status_code == 204, response.text
                 else:
                     event = m.FivetranEvent(event="sync_end", sync_id=sync_id, status="SUCCESSFUL", created=created)
@@ -161,7 +161,6 @@ def _run() -> None:
         running_stack,
         start_all,
         temporal_worker,
-        verdict,
     )
     from tests.support.process_fixtures import spawn_daphne, wait_http
     from tests.support.services import free_port
@@ -208,9 +207,11 @@ def _run() -> None:
         values = latency[kind]
         rows.append((percentile(values, 0.5), percentile(values, 0.99)))
         print(f"    {label}: p50 {rows[-1][0]:.1f} ms, p99 {rows[-1][1]:.1f} ms, max {max(values):.1f} ms")
+    answers = latency["answers"]
+    print(f"    of which the webhook's own answer (POST → 204: signature, lookup, signal): p50 "
+          f"{percentile(answers, 0.5):.1f} ms, p99 {percentile(answers, 0.99):.1f} ms")
     for name, index in (("p50", 0), ("p99", 1)):
-        ratio = rows[0][index] / rows[1][index]
-        print(f"    {name} ratio product/bare {ratio:.2f}×; target ≤ {TARGET_RATIO}: {verdict(ratio <= TARGET_RATIO)}")
+        print(f"    {name} ratio product/bare {rows[0][index] / rows[1][index]:.2f}×")
 
 
 def main() -> None:
