@@ -5,7 +5,13 @@ from django.urls import reverse
 
 from connectors.fivetran import get_client
 
-WEBHOOK_EVENTS = ("sync_start", "sync_end", "connection_successful", "connection_failure")
+# The set-up needs the sync and connection events; a connection's life also hears what people do to
+# it in Fivetran's own dashboard (pause, resume, edit, re-sync, delete), each a nudge to look.
+WEBHOOK_EVENTS = (
+    "sync_start", "sync_end", "connection_successful", "connection_failure",
+    "pause_connector", "resume_connector", "edit_connector", "force_update_connector",
+    "resync_connector", "resync_table", "delete_connector",
+)
 BIGQUERY_DESTINATIONS = ("big_query", "managed_big_query")
 
 

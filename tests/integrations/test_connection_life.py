@@ -229,3 +229,36 @@ async def test_one_table_resynced(flow_settings, flow_emulator, team_user):
     resyncs = [r for r in flow_emulator.requests() if r["method"] == "POST" and r["path"].endswith("/resync")]
     assert len(resyncs) == 1 and f"/connections/{integration.connection_id}/schemas/" in resyncs[0]["path"]
     assert (await client.post(f"/api/integrations/{driver.integration_id}/tables/999999/resync/")).status_code == 404
+
+
+async def test_the_tables_synced_change_after_the_set_up(flow_settings, flow_emulator, team_user):
+    team, user = team_user
+    driver = await ready(team_user, flow_emulator)
+    integration = await driver.state()
+    schema = next(s for s in integration.source_schema["schemas"] if any(not t["locked"] for t in s["tables"]))
+    choosable = [t["name"] for t in schema["tables"] if not t["locked"]]
+    chosen = integration.selection[schema["name"]]
+    # One table fewer than chosen at set-up (or one more, if only one was chosen).
+    wanted = chosen[:-1] if len(chosen) > 1 else choosable[:2]
+    client = await logged_in(user)
+    flow_emulator.clear_requests()
+    answer = await client.post(
+        f"/api/integrations/{driver.integration_id}/schema/", json.dumps({"selected": {schema["name"]: wanted}}),
+        content_type="application/json",
+    )
+    assert answer.status_code == 200, answer.content
+    selected = answer.json()["selected"]  # the choice, checked (the tables Fivetran requires stay in it)
+    assert set(wanted) <= set(selected[schema["name"]])
+    assert not (set(choosable) - set(wanted)) & set(selected[schema["name"]])
+    integration = await driver.state()
+    assert integration.selection == selected
+    config = flow_emulator.api("GET", f"/connections/{integration.connection_id}/schemas").json()["data"]
+    enabled = {name for name, table in config["schemas"][schema["name"]]["tables"].items() if table["enabled"]}
+    assert set(wanted) <= enabled and not (set(choosable) - set(wanted)) & enabled
+    # The newly enabled tables land with the sync it starts at once.
+    assert any(r["method"] == "POST" and r["path"].endswith("/sync") for r in flow_emulator.requests())
+    refused = await client.post(
+        f"/api/integrations/{driver.integration_id}/schema/", json.dumps({"selected": {schema["name"]: ["no_such"]}}),
+        content_type="application/json",
+    )
+    assert refused.status_code == 400
