@@ -1,5 +1,5 @@
-"""Bench: one reconciliation pass over BENCH_CONNECTIONS connections (default 10,000), beside the naive
-pass that asks Fivetran about each connection in turn, in the same run.
+"""Bench: one reconciliation pass over BENCH_CONNECTIONS connections (default 3,000), beside the naive
+pass that asks Fivetran about each connection in turn, in the same run, and the figure for 10,000.
 
     python -m bench.reconcile
 
@@ -10,7 +10,9 @@ request log) and its time, up to knowing which integrations moved (telling their
 signal each, the same for both).
   product: `list_connections` of the group (pages of 1,000) + `moved_integrations` (one query);
   naive:   `get_connection` for every integration (20 at a time) and the same comparison.
-Target: at most 1 Fivetran call per 100 connections.
+Target: at most 1 Fivetran call per 100 connections. The emulator's creates slow down with every
+connection it holds (3,000 take about two minutes here, 10,000 would take half an hour), so 10,000 is
+projected: the product's pass makes one call per page of 1,000, which the measured run confirms.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from pathlib import Path
 from bench._child import run_in_child
 
 TARGET_CALLS_PER_100 = 1.0
+PROJECTED = 10_000
+PAGE = 1000
 STALE_SHARE = 0.01
 
 
@@ -73,7 +77,7 @@ def _integrations(listing) -> list[int]:
 def _run() -> None:
     from bench._stack import running_stack
 
-    count = int(os.environ.get("BENCH_CONNECTIONS", "10000"))
+    count = int(os.environ.get("BENCH_CONNECTIONS", "3000"))
     with running_stack(Path(os.environ["VAR_DIR"])) as stack:
         from asgiref.sync import sync_to_async
 
@@ -122,8 +126,11 @@ def _run() -> None:
                   f"{naive_seconds:.2f} s")
             print(f"ratio naive/product: calls ×{naive_calls / max(1, product_calls):.0f}, "
                   f"time ×{naive_seconds / product_seconds:.1f}")
-            print(f"calls per 100 connections: {per_100:.2f}; target ≤ {TARGET_CALLS_PER_100:g}: "
-                  f"{'OK' if per_100 <= TARGET_CALLS_PER_100 else 'MISSED'}")
+            assert product_calls == -(-count // PAGE), "one call per page of 1,000"
+            projected = -(-PROJECTED // PAGE) / PROJECTED * 100
+            print(f"calls per 100 connections: {per_100:.2f} measured; {projected:.2f} PROJECTED for {PROJECTED:,} "
+                  f"({-(-PROJECTED // PAGE)} pages); target ≤ {TARGET_CALLS_PER_100:g}: "
+                  f"{'OK' if max(per_100, projected) <= TARGET_CALLS_PER_100 else 'MISSED'}")
 
         asyncio.run(main())
 
