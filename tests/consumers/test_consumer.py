@@ -224,3 +224,6 @@ async def test_a_foreign_origin_is_refused_by_the_application():
     )
     connected, _ = await comm.connect()
     assert not connected
+    # The refusing consumer (channels' WebsocketDenier) is still listening on the channel layer: end
+    # it here rather than leave a blocking Redis receive for the loop's teardown to cancel.
+    await comm.disconnect()
