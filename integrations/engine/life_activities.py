@@ -27,29 +27,16 @@ from integrations.connection.syncs import SYNC_END, SYNC_START, record_sync
 from integrations.connection.tables import refresh_tables, source_of
 from integrations.engine import dispatch
 from integrations.engine import messages as m
-from integrations.engine.setup_activities import is_transient
+from integrations.engine.activity_support import db, gone, is_transient
 from integrations.models import Integration, Table
 from integrations.setup.selection import validate_selection
+from integrations.setup.steps import poll_intervals
 from integrations.state import connect_card_return, transitions
 from integrations.state.datasets import destination_tables
 from integrations.state.events import append_event, publish
 from integrations.vocabulary import ConnectionHealth
 
 logger = logging.getLogger(__name__)
-
-
-def _syncing_look_seconds() -> float:
-    """While a sync runs, look again this soon: the set-up's slowest fallback poll (webhooks, when on,
-    ring first)."""
-    return (settings.SETUP_POLL_WITH_WEBHOOKS if settings.FIVETRAN_WEBHOOK_SECRET else settings.SETUP_POLL_WITHOUT_WEBHOOKS)[1]
-
-
-def _db(fn):
-    return sync_to_async(fn, thread_sensitive=True)
-
-
-def _gone(integration_id: int) -> ApplicationError:
-    return ApplicationError(f"integration {integration_id} no longer exists", type=m.INTEGRATION_GONE, non_retryable=True)
 
 
 def _fivetran_failure(error: FivetranError) -> ApplicationError:
@@ -64,7 +51,7 @@ async def _integration(integration_id: int) -> Integration:
     try:
         return await Integration.objects.aget(pk=integration_id)
     except Integration.DoesNotExist:
-        raise _gone(integration_id) from None
+        raise gone(integration_id) from None
 
 
 # -- looking ----------------------------------------------------------------------------------------
@@ -82,7 +69,7 @@ async def _record_webhooks(integration_id: int, events: list[m.FivetranEvent]) -
     for event in events:
         if event.event not in (SYNC_START, SYNC_END):
             continue
-        record = await _db(record_sync)(
+        record = await db(record_sync)(
             integration_id, event=event.event, sync_id=event.sync_id, status=event.status, reason=event.reason,
             at=_when(event.created),
         )
@@ -93,10 +80,10 @@ async def _infer_syncs(integration_id: int, changed: dict) -> None:
     """Without webhooks, Fivetran's status is all there is: a sync seen starting, or a newer success
     or failure, becomes its record (no sync id; the status gives no reason)."""
     if changed.get("sync_state") == "syncing":
-        await publish((await _db(record_sync)(integration_id, event=SYNC_START, at=timezone.now())).events)
+        await publish((await db(record_sync)(integration_id, event=SYNC_START, at=timezone.now())).events)
     for field, status in (("succeeded_at", "SUCCESSFUL"), ("failed_at", "FAILURE")):
         if changed.get(field):
-            record = await _db(record_sync)(integration_id, event=SYNC_END, status=status, at=changed[field])
+            record = await db(record_sync)(integration_id, event=SYNC_END, status=status, at=changed[field])
             await publish(record.events)
 
 
@@ -112,13 +99,13 @@ async def refresh_connection(refresh: m.Refresh) -> m.ConnectionView:
         except FivetranError as error:
             if not error.connection_missing:
                 raise _fivetran_failure(error) from error
-            result = await _db(mirror_connection_gone)(integration.pk)
+            result = await db(mirror_connection_gone)(integration.pk)
             await publish(result.events)
             return m.ConnectionView(health=result.health.kind.value, deleted=True)
         try:
-            result = await _db(mirror_connection)(integration.pk, connection)
+            result = await db(mirror_connection)(integration.pk, connection)
         except Integration.DoesNotExist:
-            raise _gone(refresh.integration_id) from None
+            raise gone(refresh.integration_id) from None
         await publish(result.events)
         if not settings.FIVETRAN_WEBHOOK_SECRET:
             await _infer_syncs(integration.pk, result.changed)
@@ -129,10 +116,10 @@ async def refresh_connection(refresh: m.Refresh) -> m.ConnectionView:
                 raise _fivetran_failure(error) from error
         syncing = result.health.kind == ConnectionHealth.SYNCING
         return m.ConnectionView(
-            health=result.health.kind.value, look_again_seconds=_syncing_look_seconds() if syncing else None
+            health=result.health.kind.value, look_again_seconds=poll_intervals()[1] if syncing else None  # the slowest fallback poll
         )
     finally:
-        await _db(close_old_connections)()
+        await db(close_old_connections)()
 
 
 # -- acting for a person ----------------------------------------------------------------------------
@@ -140,11 +127,11 @@ async def refresh_connection(refresh: m.Refresh) -> m.ConnectionView:
 
 async def _reconnect_card(integration: Integration) -> str:
     """A fresh Connect Card for the same connection; its signed one-time return comes back to us."""
-    integration = await _db(connect_card_return.return_nonce_renew)(integration.pk)
+    integration = await db(connect_card_return.return_nonce_renew)(integration.pk)
     path = reverse("integrations:authorized", args=[integration.pk])
     redirect_uri = f"{settings.PUBLIC_URL}{path}?token={connect_card_return.return_token(integration)}"
     card = await get_client().connect_card(integration.connection_id, redirect_uri=redirect_uri)
-    await _db(transitions.integration_update)(integration.pk, connect_card_uri=card, connect_card_issued_at=timezone.now())
+    await db(transitions.integration_update)(integration.pk, connect_card_uri=card, connect_card_issued_at=timezone.now())
     return card
 
 
@@ -164,7 +151,7 @@ async def _carry_out(integration: Integration, action: m.Action) -> m.ActionResu
             await client.update_connection(connection_id, sync_frequency=arguments["sync_frequency"])
             said.append(f"syncs every {arguments['sync_frequency']} minutes")
         if "name" in arguments:
-            await _db(transitions.integration_update)(integration.pk, name=arguments["name"])
+            await db(transitions.integration_update)(integration.pk, name=arguments["name"])
             said.append(f"renamed to {arguments['name']}")
         return m.ActionResult("Saved: " + ", ".join(said), {key: arguments[key] for key in arguments})
     if action.kind == "schema":
@@ -178,7 +165,7 @@ async def _carry_out(integration: Integration, action: m.Action) -> m.ActionResu
         config = await client.update_schema_config(connection_id, config, selected)
         service = get_catalogue().get(integration.service)
         expected = destination_tables(service, integration.schema_name, config) if service else {}
-        await _db(transitions.integration_update)(integration.pk, selection=selected, destination_tables=expected)
+        await db(transitions.integration_update)(integration.pk, selection=selected, destination_tables=expected)
         await client.sync(connection_id)  # newly enabled tables land with the next sync: start it now
         count = sum(len(tables) for tables in expected.values())
         return m.ActionResult(f"Saved: {count} tables will be synced", {"selected": selected})
@@ -204,13 +191,13 @@ async def act_on_connection(action: m.Action) -> m.ActionResult:
             connection = await get_client().get_connection(integration.connection_id)
         except FivetranError as error:
             raise _fivetran_failure(error) from error
-        mirrored = await _db(mirror_connection)(integration.pk, connection)
-        said = await _db(_action_taken)(integration.pk, action, result.message)
+        mirrored = await db(mirror_connection)(integration.pk, connection)
+        said = await db(_action_taken)(integration.pk, action, result.message)
         await publish(said + mirrored.events)
         logger.info("integration %s: %s by user %s: %s", integration.pk, action.kind, action.user_id, result.message)
         return result
     finally:
-        await _db(close_old_connections)()
+        await db(close_old_connections)()
 
 
 @transaction.atomic
@@ -236,7 +223,7 @@ async def reconcile_connections() -> int:
         except FivetranError as error:
             raise _fivetran_failure(error) from error
         activity.heartbeat()
-        moved = await _db(moved_integrations)(listing)
+        moved = await db(moved_integrations)(listing)
         for integration_id in moved:
             await dispatch.fivetran_changed(integration_id)
             activity.heartbeat()
@@ -244,7 +231,7 @@ async def reconcile_connections() -> int:
             logger.info("reconciliation: %d of the group's connections moved", len(moved))
         return len(moved)
     finally:
-        await _db(close_old_connections)()
+        await db(close_old_connections)()
 
 
 ACTIVITIES = (refresh_connection, act_on_connection, reconcile_connections)

@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import logging
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
@@ -24,6 +23,7 @@ from temporalio.exceptions import ApplicationError
 
 from connectors.fivetran import FivetranError
 from integrations.engine import messages as m
+from integrations.engine.activity_support import db, gone, is_transient
 from integrations.models import Integration, SetupStep
 from integrations.setup.flow import STEP_BY_NAME
 from integrations.setup.outcomes import CheckAgain, Done, Failed, Skipped, StepContext, WaitForUser
@@ -37,20 +37,6 @@ from integrations.state.transitions import Conflict
 logger = logging.getLogger(__name__)
 
 HEARTBEAT_EVERY_SECONDS = 5.0  # at most; a third of the heartbeat timeout when that is shorter
-
-
-def _db(fn):
-    # One thread for ORM work keeps SQLite's single writer happy and matches Django's async rules.
-    return sync_to_async(fn, thread_sensitive=True)
-
-
-def is_transient(error: FivetranError) -> bool:
-    """Worth trying again by itself: no answer, rate limited, or Fivetran's own trouble."""
-    return error.status is None or error.status == 429 or error.status >= 500
-
-
-def _gone(integration_id: int) -> ApplicationError:
-    return ApplicationError(f"integration {integration_id} no longer exists", type=m.INTEGRATION_GONE, non_retryable=True)
 
 
 @contextlib.asynccontextmanager
@@ -71,20 +57,20 @@ async def _heartbeating():
         yield
     finally:
         task.cancel()
-        await _db(close_old_connections)()
+        await db(close_old_connections)()
 
 
 @activity.defn(name=m.RUN_STEP)
 async def run_setup_step(run: m.StepRun) -> m.StepResult:
     async with _heartbeating():
         try:
-            step = await _db(SetupStep.objects.get)(integration_id=run.integration_id, name=run.step)
+            step = await db(SetupStep.objects.get)(integration_id=run.integration_id, name=run.step)
         except SetupStep.DoesNotExist:
             return m.StepResult("gone")
-        step, events = await _db(transitions.step_begin)(step.pk)
+        step, events = await db(transitions.step_begin)(step.pk)
         await publish(events)
         try:
-            integration = await _db(Integration.objects.get)(pk=run.integration_id)
+            integration = await db(Integration.objects.get)(pk=run.integration_id)
         except Integration.DoesNotExist:
             return m.StepResult("gone")
 
@@ -106,10 +92,10 @@ async def run_setup_step(run: m.StepRun) -> m.StepResult:
 
 def _context(integration: Integration, step: SetupStep) -> StepContext:
     async def report(done=None, total=None, unit="", message=""):
-        await publish(await _db(transitions.step_progress)(step.pk, done=done, total=total, unit=unit, message=message))
+        await publish(await db(transitions.step_progress)(step.pk, done=done, total=total, unit=unit, message=message))
 
     async def save_scratch(scratch: dict) -> None:
-        await _db(transitions.step_save_scratch)(step.pk, scratch=scratch)
+        await db(transitions.step_save_scratch)(step.pk, scratch=scratch)
         step.scratch = scratch
 
     return StepContext(integration=integration, step=step, report=report, save_scratch=save_scratch)
@@ -121,8 +107,8 @@ async def watch_landing(run: m.StepRun) -> float:
     set-up (a socket is open), slowly otherwise. Best effort: a failed look fails nothing."""
     async with _heartbeating():
         try:
-            step = await _db(SetupStep.objects.get)(integration_id=run.integration_id, name=run.step)
-            integration = await _db(Integration.objects.get)(pk=run.integration_id)
+            step = await db(SetupStep.objects.get)(integration_id=run.integration_id, name=run.step)
+            integration = await db(Integration.objects.get)(pk=run.integration_id)
         except (SetupStep.DoesNotExist, Integration.DoesNotExist):
             return settings.SETUP_LANDING_IDLE_SECONDS
         if step.state == SetupStep.State.RUNNING:
@@ -140,24 +126,24 @@ async def _apply(step: SetupStep, outcome) -> m.StepResult:
     match outcome:
         case Done(detail=detail, message=message, events=extra):
             await publish(
-                await _db(transitions.step_complete)(step.pk, detail=detail, message=message, extra_events=extra)
+                await db(transitions.step_complete)(step.pk, detail=detail, message=message, extra_events=extra)
             )
             return m.StepResult("done")
         case Skipped(reason=reason):
-            await publish(await _db(transitions.step_complete)(step.pk, detail={}, skipped_reason=reason))
+            await publish(await db(transitions.step_complete)(step.pk, detail={}, skipped_reason=reason))
             return m.StepResult("skipped")
         case WaitForUser(kind=kind, url=url, message=message, recheck_after=recheck_after):
-            await publish(await _db(transitions.step_wait_for_user)(step.pk, kind=kind, url=url, message=message))
+            await publish(await db(transitions.step_wait_for_user)(step.pk, kind=kind, url=url, message=message))
             selectable = None
             if kind == "select_tables":
-                integration = await _db(Integration.objects.get)(pk=step.integration_id)
+                integration = await db(Integration.objects.get)(pk=step.integration_id)
                 selectable = _selectable(integration.source_schema)
             return m.StepResult("wait_for_user", action=kind, after_seconds=recheck_after, selectable=selectable)
         case CheckAgain(after_seconds=after, scratch=scratch):
-            await _db(transitions.step_check_later)(step.pk, scratch=scratch)
+            await db(transitions.step_check_later)(step.pk, scratch=scratch)
             return m.StepResult("check_again", after_seconds=after)
         case Failed(code=code, message=message, retryable=retryable):
-            await publish(await _db(transitions.step_fail)(step.pk, code=code, message=message, retryable=retryable))
+            await publish(await db(transitions.step_fail)(step.pk, code=code, message=message, retryable=retryable))
             return m.StepResult("failed")
     raise TypeError(f"a step answered {outcome!r}")
 
@@ -174,17 +160,17 @@ def _selectable(source_schema: dict | None) -> dict[str, list[str]]:
 async def record_selection(selection: m.Selection) -> bool:
     """Save the person's table choice and finish select_tables; False when it was saved already."""
     try:
-        source_schema = await _db(Integration.objects.values_list("source_schema", flat=True).get)(
+        source_schema = await db(Integration.objects.values_list("source_schema", flat=True).get)(
             pk=selection.integration_id
         )
         required = len(required_tables(source_schema or {"schemas": []}))
-        events = await _db(transitions.selection_record)(selection.integration_id, selection.tables, required=required)
+        events = await db(transitions.selection_record)(selection.integration_id, selection.tables, required=required)
     except Integration.DoesNotExist:
-        raise _gone(selection.integration_id) from None
+        raise gone(selection.integration_id) from None
     except Conflict:
         return False  # a repeated Update (double click, two tabs): the first one counted
     finally:
-        await _db(close_old_connections)()
+        await db(close_old_connections)()
     await publish(events)
     return True
 
@@ -193,11 +179,11 @@ async def record_selection(selection: m.Selection) -> bool:
 async def restart_failed_step(integration_id: int) -> bool:
     """A person asked to retry: the failed step starts its next attempt (step.started at once)."""
     try:
-        events = await _db(transitions.step_retry)(integration_id)
+        events = await db(transitions.step_retry)(integration_id)
     except Conflict:
         return False
     finally:
-        await _db(close_old_connections)()
+        await db(close_old_connections)()
     await publish(events)
     return True
 
@@ -206,11 +192,11 @@ async def restart_failed_step(integration_id: int) -> bool:
 async def record_step_failure(failure: m.StepFailure) -> None:
     """Temporal's retries ran out: the step fails with the last error's words, for a person to retry."""
     try:
-        step = await _db(SetupStep.objects.get)(integration_id=failure.integration_id, name=failure.step)
+        step = await db(SetupStep.objects.get)(integration_id=failure.integration_id, name=failure.step)
     except SetupStep.DoesNotExist:
-        raise _gone(failure.integration_id) from None
-    await publish(await _db(transitions.step_fail)(step.pk, code=failure.code, message=failure.message, retryable=True))
-    await _db(close_old_connections)()
+        raise gone(failure.integration_id) from None
+    await publish(await db(transitions.step_fail)(step.pk, code=failure.code, message=failure.message, retryable=True))
+    await db(close_old_connections)()
 
 
 @activity.defn(name=m.ABANDON)
@@ -218,12 +204,12 @@ async def abandon_setup(integration_id: int) -> None:
     """Nobody finished the Connect Card in time: delete the Fivetran connection (it costs money
     while it exists) and the set-up with it."""
     try:
-        integration = await _db(Integration.objects.get)(pk=integration_id)
+        integration = await db(Integration.objects.get)(pk=integration_id)
     except Integration.DoesNotExist:
         return
     logger.info("integration %s was abandoned on the Connect Card; deleting it", integration_id)
     await integration_delete(integration)
-    await _db(close_old_connections)()
+    await db(close_old_connections)()
 
 
 ACTIVITIES = (run_setup_step, watch_landing, record_selection, restart_failed_step, record_step_failure, abandon_setup)

@@ -204,7 +204,7 @@ def _with_reason(message: str, integration: Integration) -> str:
     return f"{message} Fivetran says: {reason}"
 
 
-def _poll_intervals() -> tuple[float, float]:
+def poll_intervals() -> tuple[float, float]:
     # With webhooks Fivetran rings us; the timer is only the fallback, so it can be slower.
     if settings.FIVETRAN_WEBHOOK_SECRET:
         return settings.SETUP_POLL_WITH_WEBHOOKS
@@ -269,7 +269,7 @@ async def historical_sync(ctx: StepContext):
     landed, total, line, scratch = await landing_progress(integration.destination_tables or {}, scratch)
     scratch["status_message"] = verdict.message
     await ctx.report(done=landed, total=total, unit="tables", message=" ".join(filter(None, (verdict.message, line))))
-    first, longest = _poll_intervals()
+    first, longest = poll_intervals()
     interval = min(longest, scratch.get("interval", first / 2) * 2)
     scratch["interval"] = interval
     return CheckAgain(interval, scratch=scratch)
