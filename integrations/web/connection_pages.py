@@ -26,8 +26,34 @@ from integrations.web.connection_api import settings_change
 from teams.access import team_object_or_404
 from warehouse.tables import PREVIEW_ROWS
 
-TABS = (("overview", "Overview"), ("schema", "Schema"), ("settings", "Settings"))
 RECENT_SYNCS = 10
+
+
+def _overview(request, integration: Integration) -> dict:
+    return {
+        "tables": integration.tables.order_by("dataset", "name"),
+        "gone_tables": Table.all_objects.filter(integration=integration, gone_at__isnull=False).count(),
+        "syncs": integration.syncs.order_by("-created_at")[:RECENT_SYNCS],
+        "preview_rows": PREVIEW_ROWS,
+    }
+
+
+def _schema(request, integration: Integration) -> dict:
+    schemas = _schemas_as_chosen(integration)
+    return {"schemas": schemas, "counts": picker_counts(schemas) if schemas else None}
+
+
+def _settings(request, integration: Integration) -> dict:
+    return {"frequencies": SYNC_FREQUENCIES}
+
+
+# The tabs in order: (name, label, what its template needs). Each tab's body is
+# templates/integrations/tabs/<name>.html; a tab's context function may raise Http404 for bad input.
+TABS = (
+    ("overview", "Overview", _overview),
+    ("schema", "Schema", _schema),
+    ("settings", "Settings", _settings),
+)
 
 
 @login_required
@@ -37,23 +63,18 @@ def connection_page(request, pk: int):
     if integration.state != Integration.State.READY:
         return redirect("integrations:flow", pk=integration.pk)
     tab = request.GET.get("tab", "overview")
-    if tab not in dict(TABS):
+    tab_context = {name: build for name, _label, build in TABS}.get(tab)
+    if tab_context is None:
         raise Http404("No such tab.")
     seq, _snapshot = selectors.snapshot(integration.pk)
-    schemas = _schemas_as_chosen(integration) if tab == "schema" else []
     context = {
         "integration": integration,
         "tab": tab,
-        "tabs": TABS,
+        "tabs": [(name, label) for name, label, _build in TABS],
+        "tab_template": f"integrations/tabs/{tab}.html",
         "seq": seq,
         "next_sync_at": next_sync_at(MirroredConnection.from_integration(integration)),
-        "tables": integration.tables.order_by("dataset", "name"),
-        "gone_tables": Table.all_objects.filter(integration=integration, gone_at__isnull=False).count(),
-        "syncs": integration.syncs.order_by("-created_at")[:RECENT_SYNCS],
-        "preview_rows": PREVIEW_ROWS,
-        "frequencies": SYNC_FREQUENCIES,
-        "schemas": schemas,
-        "counts": picker_counts(schemas) if schemas else None,
+        **tab_context(request, integration),
     }
     return render(request, "integrations/connection.html", context)
 
