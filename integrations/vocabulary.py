@@ -224,8 +224,10 @@ EVENT_TYPES = (
     "sync.started",
     "sync.completed",
     "sync.failed",
-    # After a successful sync the Table rows follow BigQuery; a person acted on the connection.
+    # After a successful sync the Table rows follow BigQuery, and the source's new tables are told;
+    # a person acted on the connection.
     "tables.updated",
+    "schema.changed",
     "connection.action",
 )
 # Frames that are not event rows.

@@ -22,6 +22,15 @@ def stale_after(connection: MirroredConnection) -> timedelta:
     return max(STALE_AT_LEAST, periods)
 
 
+def seconds_until_stale(connection: MirroredConnection, now: datetime) -> float | None:
+    """How long until this healthy connection turns stale if no sync succeeds meanwhile (None when it
+    has never succeeded, or is already stale): when to look again without any webhook."""
+    if connection.succeeded_at is None:
+        return None
+    left = (connection.succeeded_at + stale_after(connection) - now).total_seconds()
+    return left if left > 0 else None
+
+
 def next_sync_at(connection: MirroredConnection) -> datetime | None:
     """When Fivetran should start the next sync, as far as its status lets us tell; None when no sync is
     planned (deleted, paused, a manual schedule) or nothing can be foretold (running now, never ended).

@@ -1,6 +1,8 @@
 """Tables follow the warehouse: after a successful sync, the Table rows are refreshed from what
 Fivetran now syncs and what BigQuery now holds (in bulk, idempotently: integrations.state.tables),
-and one `tables.updated` event says which appeared and which went."""
+and one `tables.updated` event says which appeared, which went and whose rows, size or date moved.
+The source's schema is re-read at the same time: tables the source gained are announced by one
+`schema.changed` event, with those Fivetran's schema_change_handling left for the user to tick."""
 
 from __future__ import annotations
 
@@ -13,7 +15,11 @@ from integrations.models import Integration, IntegrationEvent, Table
 from integrations.state import transitions
 from integrations.state.datasets import destination_tables
 from integrations.state.events import append_event
+from integrations.state.source_schema import new_tables, schema_summary, with_new_enabled
 from integrations.state.tables import register_tables
+from warehouse.tables import TableMetadata
+
+UPDATED_LISTED = 100
 
 
 async def refresh_tables(integration: Integration) -> list[IntegrationEvent]:
@@ -25,25 +31,51 @@ async def refresh_tables(integration: Integration) -> list[IntegrationEvent]:
     if service is None:
         return []
     expected = destination_tables(service, integration.schema_name, config)
+    summary = schema_summary(config)
+    gained = new_tables(integration.source_schema, summary) if integration.source_schema is not None else []
     before = {(t.dataset, t.name) async for t in Table.objects.filter(integration=integration).only("dataset", "name")}
+    changes = {}
     if expected != integration.destination_tables:
-        integration = await sync_to_async(transitions.integration_update)(integration.pk, destination_tables=expected)
+        changes["destination_tables"] = expected
+    if summary != integration.source_schema:
+        changes["source_schema"] = summary
+        changes["selection"] = with_new_enabled(integration.selection, gained)
+    if changes:
+        integration = await sync_to_async(transitions.integration_update)(integration.pk, **changes)
     registration = await register_tables(integration, expected)
     after = {(table.dataset, table.name) for table in registration.registered}
     added, removed = sorted(after - before), sorted(before - after)
-    if added or removed:
+    updated = sorted(registration.updated, key=lambda meta: (meta.dataset, meta.name))
+    events = {}
+    if gained:
+        events["schema.changed"] = {"added": gained, "waiting": sum(1 for entry in gained if not entry["enabled"])}
+    if added or removed or updated:
         data = {
             "count": len(after),
             "added": [{"dataset": dataset, "name": name} for dataset, name in added],
             "removed": [{"dataset": dataset, "name": name} for dataset, name in removed],
+            # The first UPDATED_LISTED with their new figures (a frame stays small with 10,000 tables);
+            # `updated_count` says how many moved in all.
+            "updated": [_figures(meta) for meta in updated[:UPDATED_LISTED]],
+            "updated_count": len(updated),
         }
-        return await sync_to_async(_tables_updated)(integration.pk, data)
-    return []
+        events["tables.updated"] = data
+    return await sync_to_async(_append)(integration.pk, events) if events else []
+
+
+def _figures(meta: TableMetadata) -> dict:
+    return {
+        "dataset": meta.dataset,
+        "name": meta.name,
+        "num_rows": meta.num_rows,
+        "num_bytes": meta.num_bytes,
+        "modified": meta.modified.isoformat() if meta.modified else None,
+    }
 
 
 @transaction.atomic
-def _tables_updated(integration_id: int, data: dict) -> list[IntegrationEvent]:
-    return [append_event(integration_id, "tables.updated", data)]
+def _append(integration_id: int, events: dict[str, dict]) -> list[IntegrationEvent]:
+    return [append_event(integration_id, kind, data) for kind, data in events.items()]
 
 
 def source_of(integration: Integration, table: Table) -> tuple[str, str] | None:

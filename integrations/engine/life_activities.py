@@ -22,7 +22,9 @@ from temporalio.exceptions import ApplicationError
 from connectors.catalogue import get_catalogue
 from connectors.fivetran import FivetranError, get_client
 from integrations.connection.mirror import mirror_connection, mirror_connection_gone
+from integrations.connection.mirrored import MirroredConnection
 from integrations.connection.reconcile import moved_integrations
+from integrations.connection.schedule import seconds_until_stale
 from integrations.connection.syncs import SYNC_END, SYNC_START, record_sync
 from integrations.connection.tables import refresh_tables, source_of
 from integrations.engine import dispatch
@@ -34,6 +36,7 @@ from integrations.setup.steps import poll_intervals
 from integrations.state import connect_card_return, transitions
 from integrations.state.datasets import destination_tables
 from integrations.state.events import append_event, publish
+from integrations.state.source_schema import schema_summary
 from integrations.vocabulary import ConnectionHealth
 
 logger = logging.getLogger(__name__)
@@ -87,6 +90,20 @@ async def _infer_syncs(integration_id: int, changed: dict) -> None:
             await publish(record.events)
 
 
+def _look_again(integration_id: int, result) -> float | None:
+    """Sooner than the regular look when something is due: while a sync runs, the set-up's slowest
+    fallback poll; when healthy, the moment it would turn stale with no sync succeeding (a dead
+    schedule sends no webhook), so the health turns stale on time."""
+    if result.health.kind == ConnectionHealth.SYNCING:
+        return poll_intervals()[1]
+    if result.health.kind != ConnectionHealth.HEALTHY:
+        return None
+    integration = Integration.objects.get(pk=integration_id)
+    left = seconds_until_stale(MirroredConnection.from_integration(integration), timezone.now())
+    regular = settings.CONNECTION_LOOK_HOURS * 3600
+    return max(left + 1, 60.0) if left is not None and left < regular else None
+
+
 @activity.defn(name=m.REFRESH_CONNECTION)
 async def refresh_connection(refresh: m.Refresh) -> m.ConnectionView:
     """Read the connection from Fivetran and mirror it; record the syncs; refresh the tables after a
@@ -114,10 +131,7 @@ async def refresh_connection(refresh: m.Refresh) -> m.ConnectionView:
                 await publish(await refresh_tables(integration))
             except FivetranError as error:
                 raise _fivetran_failure(error) from error
-        syncing = result.health.kind == ConnectionHealth.SYNCING
-        return m.ConnectionView(
-            health=result.health.kind.value, look_again_seconds=poll_intervals()[1] if syncing else None  # the slowest fallback poll
-        )
+        return m.ConnectionView(health=result.health.kind.value, look_again_seconds=await db(_look_again)(integration.pk, result))
     finally:
         await db(close_old_connections)()
 
@@ -165,7 +179,9 @@ async def _carry_out(integration: Integration, action: m.Action) -> m.ActionResu
         config = await client.update_schema_config(connection_id, config, selected)
         service = get_catalogue().get(integration.service)
         expected = destination_tables(service, integration.schema_name, config) if service else {}
-        await db(transitions.integration_update)(integration.pk, selection=selected, destination_tables=expected)
+        await db(transitions.integration_update)(
+            integration.pk, selection=selected, destination_tables=expected, source_schema=schema_summary(config)
+        )
         await client.sync(connection_id)  # newly enabled tables land with the next sync: start it now
         count = sum(len(tables) for tables in expected.values())
         return m.ActionResult(f"Saved: {count} tables will be synced", {"selected": selected})

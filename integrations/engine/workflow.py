@@ -58,6 +58,7 @@ class IntegrationSetup:
         self.running = False  # the current step's activity is in flight
         self.failed = False  # the current step failed for good: only a person's retry moves it
         self.retry_taken = False
+        self.sync_events: list[m.FivetranEvent] = []
 
     # -- the flow ---------------------------------------------------------------------------------
 
@@ -76,7 +77,7 @@ class IntegrationSetup:
         if workflow.patched(m.PATCH_CONNECTION_LIFE):
             # Ready: the same workflow id goes on as the connection's life, with a fresh history.
             workflow.continue_as_new(
-                m.LifeParams(params.integration_id, params.heartbeat_timeout_seconds),
+                m.LifeParams(params.integration_id, params.heartbeat_timeout_seconds, events=self.sync_events),
                 workflow=m.LIFE_WORKFLOW,
             )
         return "ready"
@@ -206,7 +207,10 @@ class IntegrationSetup:
 
     @workflow.signal(name=m.FIVETRAN_CHANGED)
     def fivetran_changed(self, event: m.FivetranEvent | None = None) -> None:
-        """Fivetran's signed webhook said something changed: look now instead of on the timer."""
+        """Fivetran's signed webhook said something changed: look now instead of on the timer. Its syncs
+        (the historical one) are handed to the connection's life, which records them at its first look."""
+        if event is not None and (event.sync_id or event.reason):
+            self.sync_events.append(event)
         self.nudged = True
 
     # The step's activity writes "waiting" (or "failed") to the database before the workflow hears

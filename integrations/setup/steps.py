@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from connectors.catalogue import get_catalogue
-from connectors.fivetran import SchemaConfig, get_client
+from connectors.fivetran import get_client
 from integrations.models import Integration
 from integrations.setup.landing import landing_progress
 from integrations.setup.outcomes import CheckAgain, Done, Failed, Skipped, StepContext, WaitForUser
@@ -23,6 +23,7 @@ from integrations.state import connect_card_return
 from integrations.state import transitions as services
 from integrations.state.datasets import destination_tables
 from integrations.state.events import isoformat
+from integrations.state.source_schema import schema_summary, selectable_count
 from integrations.state.tables import register_tables
 from integrations.wording import counted
 
@@ -61,34 +62,6 @@ async def _current_card(ctx: StepContext) -> str:
 
 def _service(ctx: StepContext):
     return get_catalogue().get(ctx.integration.service)
-
-
-def schema_summary(config: SchemaConfig) -> dict:
-    """What the table-selection page and the JSON API show; locked tables are kept but flagged."""
-    return {
-        "schemas": [
-            {
-                "name": schema.name,
-                "name_in_destination": schema.name_in_destination,
-                "enabled": schema.enabled,
-                "tables": [
-                    {
-                        "name": table.name,
-                        "name_in_destination": table.name_in_destination,
-                        "enabled": table.enabled,
-                        "locked": not table.patch_allowed,
-                        "reason": table.patch_reason,
-                    }
-                    for table in schema.tables.values()
-                ],
-            }
-            for schema in config.schemas.values()
-        ]
-    }
-
-
-def selectable_count(summary: dict) -> int:
-    return sum(1 for schema in summary["schemas"] for table in schema["tables"] if not table["locked"])
 
 
 # -- the steps, in order ----------------------------------------------------------------------------

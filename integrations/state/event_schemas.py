@@ -167,11 +167,42 @@ DATA_SCHEMAS: dict[str, dict] = {
     "sync.completed": _sync(_ENDED_SYNC),
     "sync.failed": _sync(_FAILED_SYNC),
     "tables.updated": _object(
-        ["count", "added", "removed"],
+        ["count", "added", "removed", "updated", "updated_count"],
         {
             "count": _count,
             "added": {"type": "array", "items": _object(["dataset", "name"], {"dataset": {"type": "string"}, "name": {"type": "string"}})},
             "removed": {"type": "array", "items": _object(["dataset", "name"], {"dataset": {"type": "string"}, "name": {"type": "string"}})},
+            # At most 100 listed; updated_count counts them all.
+            "updated": {
+                "type": "array",
+                "maxItems": 100,
+                "items": _object(
+                    ["dataset", "name", "num_rows", "num_bytes", "modified"],
+                    {
+                        "dataset": {"type": "string"},
+                        "name": {"type": "string"},
+                        "num_rows": {"type": ["integer", "null"], "minimum": 0},
+                        "num_bytes": {"type": ["integer", "null"], "minimum": 0},
+                        "modified": {"type": ["string", "null"], "format": "date-time"},
+                    },
+                ),
+            },
+            "updated_count": _count,
+        },
+    ),
+    "schema.changed": _object(
+        ["added", "waiting"],
+        {
+            # Tables the source gained; `enabled` false: Fivetran's schema_change_handling left them for
+            # the user to tick on the Schema tab.
+            "added": {
+                "type": "array",
+                "items": _object(
+                    ["schema", "table", "enabled"],
+                    {"schema": {"type": "string"}, "table": {"type": "string"}, "enabled": {"type": "boolean"}},
+                ),
+            },
+            "waiting": _count,
         },
     ),
     "connection.action": _object(

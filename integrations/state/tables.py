@@ -26,6 +26,7 @@ ProgressCallback = Callable[[int, int], Awaitable[None]]
 class Registration:
     registered: list[Table]
     missing: list[str]  # "dataset.table" of enabled tables not in BigQuery (yet)
+    updated: list[TableMetadata]  # tables listed before whose rows, size, last change or columns moved
 
 
 class TableStore:
@@ -35,6 +36,7 @@ class TableStore:
         self.integration = integration
         self.project = project
         self.seen: set[tuple[str, str]] = set()
+        self.updated: list[TableMetadata] = []  # tables already listed whose rows, size or date moved
         # Gone ones too: a table that lands again is the same row, back (its gone_at cleared).
         self._existing = {
             (dataset, name): (pk, (project_, num_rows, num_bytes, modified, columns), gone_at is not None)
@@ -53,6 +55,8 @@ class TableStore:
             existing = self._existing.get(key)
             if existing is None or existing[1] != values or existing[2]:
                 changed.append(meta)
+                if existing is not None and not existing[2]:
+                    self.updated.append(meta)
         if changed:
             self._upsert(changed)
         return len(changed)
@@ -135,4 +139,4 @@ async def register_tables(
         store = await sync_to_async(TableStore)(integration, "")
     await sync_to_async(store.remove_unseen)()
     registered = await sync_to_async(store.registered)()
-    return Registration(registered=registered, missing=missing)
+    return Registration(registered=registered, missing=missing, updated=store.updated)

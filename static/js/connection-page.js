@@ -1,6 +1,6 @@
 // The connection page, live: the status header follows `connection.updated`, a sync appears in
-// "Recent syncs" as it starts and ends, an action someone took is said, and the tables list is
-// re-rendered from the server when the tables change. The forms work without this script; with
+// "Recent syncs" as it starts and ends, an action someone took is said, and the tables list (and the
+// Schema tab, when the source gains tables) is re-rendered from the server when it changes. The forms work without this script; with
 // it they still post normally (the page comes back with Django's message).
 (function () {
   "use strict";
@@ -53,6 +53,9 @@
     root.querySelectorAll("[data-when]").forEach(function (form) {
       form.hidden = (form.getAttribute("data-when") === "paused") !== data.paused;
     });
+    // Reconnect is offered by itself when the connection breaks, and goes when the card mends it.
+    var reconnect = root.querySelector('[data-role="reconnect"]');
+    if (reconnect) reconnect.hidden = data.health !== "broken";
   }
 
   function showSync(data) {
@@ -88,15 +91,26 @@
     row.appendChild(result);
   }
 
-  function refreshTables() {
-    var section = root.querySelector('[data-role="tables"]');
+  // Re-render one section of the page from the server (the same template, so no second renderer).
+  function refreshSection(role, tab) {
+    var section = root.querySelector('[data-role="' + role + '"]');
     if (!section) return;
-    fetch(window.location.pathname + "?tab=overview", { credentials: "same-origin" })
+    fetch(window.location.pathname + "?tab=" + tab, { credentials: "same-origin" })
       .then(function (response) { return response.text(); })
       .then(function (html) {
-        var fresh = new DOMParser().parseFromString(html, "text/html").querySelector('[data-role="tables"]');
+        var fresh = new DOMParser().parseFromString(html, "text/html").querySelector('[data-role="' + role + '"]');
         if (fresh) section.innerHTML = fresh.innerHTML;
       });
+  }
+
+  function refreshTables() { refreshSection("tables", "overview"); }
+
+  function schemaChanged(data) {
+    var names = data.added.map(function (entry) { return entry.table; }).join(", ");
+    say(data.waiting
+      ? "The source has new tables (" + names + "): tick them on the Schema tab to sync them."
+      : "The source has new tables (" + names + "): Fivetran syncs them.");
+    refreshSection("schema", "schema");
   }
 
   function say(text) {
@@ -113,6 +127,7 @@
       "sync.completed": function (frame) { showSync(frame.data); },
       "sync.failed": function (frame) { showSync(frame.data); },
       "tables.updated": refreshTables,
+      "schema.changed": function (frame) { schemaChanged(frame.data); },
       "tables.registered": refreshTables,
       "connection.action": function (frame) {
         say((frame.data.by ? frame.data.by + ": " : "") + frame.data.message);

@@ -143,6 +143,7 @@ window.GyanaVocabulary = Object.freeze({
     "sync.completed",
     "sync.failed",
     "tables.updated",
+    "schema.changed",
     "connection.action"
   ],
   "finalCloseCodes": [

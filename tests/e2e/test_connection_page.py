@@ -26,6 +26,21 @@ def sync_rows(page, status: str):
     return page.locator(f'[data-role="syncs"] tr[data-sync] .sync-status--{status}')
 
 
+def set_up_and_open(page, server, screenshot, name: str, prefix: str) -> int:
+    """A hubspot set-up through the browser, to Ready, then its connection page, healthy."""
+    integration_id = start_set_up(page, server.base_url, "hubspot", name=name)
+    connect_account(page, screenshot, prefix)
+    choose_tables(page, screenshot, prefix)
+    submit_selection(page)
+    page.wait_for_selector('[data-flow][data-flow-state="ready"]', timeout=READY_TIMEOUT_MS)
+    page.locator('[data-role="tables-link"] a').click()
+    page.wait_for_url(re.compile(rf"/integrations/{integration_id}/$"))
+    page.wait_for_selector(".health--healthy", timeout=LIVE_TIMEOUT_MS)
+    # The historical sync, told by Fivetran's webhooks during the set-up, is the first recorded sync.
+    page.wait_for_selector('[data-role="syncs"] tr[data-sync] .sync-status--successful', timeout=LIVE_TIMEOUT_MS)
+    return integration_id
+
+
 def test_the_connection_page_follows_fivetran_live(chromium, live_server_process, screenshot):  # noqa: F811
     server = live_server_process
     context = chromium.new_context(viewport={"width": 1100, "height": 900})
@@ -33,14 +48,7 @@ def test_the_connection_page_follows_fivetran_live(chromium, live_server_process
         page = log_in(context, server.base_url, "demo", "demo")
         errors = []
         page.on("pageerror", lambda error: errors.append(str(error)))
-        integration_id = start_set_up(page, server.base_url, "hubspot", name="Life CRM")
-        connect_account(page, screenshot, "life")
-        choose_tables(page, screenshot, "life")
-        submit_selection(page)
-        page.wait_for_selector('[data-flow][data-flow-state="ready"]', timeout=READY_TIMEOUT_MS)
-        page.locator('[data-role="tables-link"] a').click()
-        page.wait_for_url(re.compile(rf"/integrations/{integration_id}/$"))
-        page.wait_for_selector(".health--healthy", timeout=LIVE_TIMEOUT_MS)
+        integration_id = set_up_and_open(page, server, screenshot, "Life CRM", "life")
         assert page.locator('[data-field="health_label"]').inner_text() == "Healthy"
         assert page.locator('[data-role="tables"] tbody tr').count() > 0
         screenshot(page, "connection-1-healthy")
@@ -106,6 +114,87 @@ def test_the_connection_page_follows_fivetran_live(chromium, live_server_process
         assert not errors, errors
     except Exception:
         print(server.log()[-4000:])  # what the server said, for whoever reads a failure
+        raise
+    finally:
+        context.close()
+
+
+def test_a_new_source_table_is_ticked_and_lands(chromium, live_server_process, screenshot):  # noqa: F811
+    """The source gains a table. The set-up's choice blocks new tables, so after the next sync the page
+    says so by itself, the Schema tab lists it unticked; ticked and saved, it lands in the tables list
+    without a reload."""
+    server = live_server_process
+    context = chromium.new_context(viewport={"width": 1100, "height": 900})
+    try:
+        page = log_in(context, server.base_url, "demo", "demo")
+        errors = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        integration_id = set_up_and_open(page, server, screenshot, "Growing CRM", "grow")
+        connection_id = newest_connection(server.base_url)["id"]
+        emulator_control(
+            server.base_url, "POST", f"/_control/connections/{connection_id}/add-table",
+            {"table": "refund", "columns": ["id:INT64", "amount:NUMERIC"], "rows": 3},
+        )
+        page.get_by_role("button", name="Sync now").click()
+        said = page.locator('[data-role="said"]')
+        page.wait_for_function(
+            "() => document.querySelector('[data-role=\"said\"]').textContent.includes('refund')", timeout=LIVE_TIMEOUT_MS
+        )
+        assert "tick them on the Schema tab" in said.inner_text()
+
+        page.get_by_role("link", name="Schema").click()
+        box = page.locator('input[name="table"][value$=".refund"]')
+        assert box.is_visible() and not box.is_checked()
+        screenshot(page, "grow-1-schema")
+        box.check()
+        page.get_by_role("button", name="Save tables").click()
+        page.wait_for_selector("text=will be synced")
+        page.get_by_role("link", name="Overview").click()
+        loads = []
+        page.on("request", lambda r: loads.append(r.url) if r.resource_type == "document" else None)
+        page.locator('[data-role="tables"]').get_by_text("refund", exact=True).wait_for(timeout=LIVE_TIMEOUT_MS)
+        assert not [url for url in loads if urlparse(url).path == f"/integrations/{integration_id}/"], loads
+        screenshot(page, "grow-2-landed")
+        assert not errors, errors
+    except Exception:
+        print(server.log()[-4000:])
+        raise
+    finally:
+        context.close()
+
+
+def test_a_break_shows_fivetrans_words_and_reconnect_mends_it(chromium, live_server_process, screenshot):  # noqa: F811
+    """Fivetran's sync ends needing a reconnect: the page turns Broken by itself with Fivetran's words
+    and offers Reconnect; the Connect Card brings the user back, and the health clears."""
+    server = live_server_process
+    context = chromium.new_context(viewport={"width": 1100, "height": 900})
+    try:
+        page = log_in(context, server.base_url, "demo", "demo")
+        errors = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        integration_id = set_up_and_open(page, server, screenshot, "Fragile CRM", "break")
+        connection_id = newest_connection(server.base_url)["id"]
+        reconnect = page.get_by_role("button", name="Reconnect")
+        assert not reconnect.is_visible()
+        emulator_control(server.base_url, "POST", "/_control/faults", {"kind": "break", "connection_id": connection_id})
+        emulator_control(server.base_url, "POST", f"/v1/connections/{connection_id}/sync")
+        page.wait_for_selector(".health--broken", timeout=LIVE_TIMEOUT_MS)
+        assert "access token was revoked" in page.locator('[data-field="reason"]').inner_text()
+        assert reconnect.is_visible()
+        screenshot(page, "break-1-broken")
+
+        reconnect.click()
+        page.wait_for_url(re.compile(r"/_emulator/fivetran/connect-card/"))
+        page.get_by_role("button", name="Save & Test").click()
+        page.wait_for_url(re.compile(rf"/integrations/{integration_id}/$"))
+        page.wait_for_selector('[data-role="health"]:not(.health--broken)', timeout=LIVE_TIMEOUT_MS)
+        page.wait_for_selector(".health--healthy", timeout=LIVE_TIMEOUT_MS)
+        assert not reconnect.is_visible()
+        assert emulator_control(server.base_url, "GET", f"/v1/connections/{connection_id}")["data"]["status"]["setup_state"] == "connected"
+        screenshot(page, "break-2-mended")
+        assert not errors, errors
+    except Exception:
+        print(server.log()[-4000:])
         raise
     finally:
         context.close()

@@ -262,3 +262,62 @@ async def test_the_tables_synced_change_after_the_set_up(flow_settings, flow_emu
         content_type="application/json",
     )
     assert refused.status_code == 400
+
+
+async def test_a_source_gaining_tables_after_the_set_up(flow_settings, flow_emulator, team_user):
+    """After a sync the source's schema is re-read. The set-up's table choice blocks new tables
+    (BLOCK_ALL): one waits unticked on the Schema tab until the user ticks it, then lands. Under
+    ALLOW_ALL Fivetran enables a new table by itself: it lands and the Schema tab ticks it. Tables
+    already listed report their new row counts."""
+    team, user = team_user
+    driver = await ready(team_user, flow_emulator)
+    integration = await until_integration(driver, lambda i: i.health == "healthy" and i.succeeded_at, "healthy")
+    connection_id = integration.connection_id
+    client = await logged_in(user)
+
+    flow_emulator.add_table(connection_id, "refund", columns=["id:INT64", "amount:NUMERIC"], rows=3)
+    assert (await client.post(f"/api/integrations/{driver.integration_id}/sync/")).status_code == 200
+    waiting = await until_event(driver, lambda e: e["type"] == "schema.changed", "schema.changed", timeout=60)
+    schema = waiting["data"]["added"][0]["schema"]
+    assert waiting["data"] == {"added": [{"schema": schema, "table": "refund", "enabled": False}], "waiting": 1}
+    schema_tab = (await client.get(f"/integrations/{driver.integration_id}/?tab=schema")).content.decode()
+    assert f'value="{schema}.refund"' in schema_tab and f'value="{schema}.refund" checked' not in schema_tab
+    assert not await integration.tables.filter(name="refund").aexists()
+
+    integration = await driver.state()
+    selected = {name: list(tables) for name, tables in integration.selection.items()}
+    selected[schema].append("refund")
+    saved = await client.post(
+        f"/api/integrations/{driver.integration_id}/schema/", json.dumps({"selected": selected}), content_type="application/json"
+    )
+    assert saved.status_code == 200, saved.content
+    landed = await until_event(
+        driver, lambda e: e["type"] == "tables.updated" and any(a["name"] == "refund" for a in e["data"]["added"]),
+        "refund landing", timeout=60,
+    )
+    assert (await integration.tables.aget(name="refund")).num_rows == 3
+    assert landed["data"]["count"] == await integration.tables.acount()
+    # The incremental sync appended rows to tables already listed: their new figures are in the event.
+    moved = {entry["name"]: entry["num_rows"] for entry in landed["data"]["updated"]}
+    assert landed["data"]["updated_count"] == len(moved) > 0
+    for name, rows in moved.items():
+        assert (await integration.tables.aget(name=name)).num_rows == rows
+
+    # ALLOW_ALL: Fivetran enables the new table by itself; it lands and the Schema tab ticks it.
+    allowed = flow_emulator.api("PATCH", f"/connections/{connection_id}/schemas", json={"schema_change_handling": "ALLOW_ALL"})
+    assert allowed.status_code == 200
+    flow_emulator.add_table(connection_id, "invoice", columns=["id:INT64", "total:NUMERIC"], rows=4)
+    assert (await client.post(f"/api/integrations/{driver.integration_id}/sync/")).status_code == 200
+    enabled = await until_event(
+        driver, lambda e: e["type"] == "schema.changed" and e["data"]["added"][0]["table"] == "invoice", "invoice", timeout=60
+    )
+    assert enabled["data"] == {"added": [{"schema": schema, "table": "invoice", "enabled": True}], "waiting": 0}
+    await until_event(
+        driver, lambda e: e["type"] == "tables.updated" and any(a["name"] == "invoice" for a in e["data"]["added"]),
+        "invoice landing", timeout=60,
+    )
+    assert (await integration.tables.aget(name="invoice")).num_rows == 4
+    integration = await driver.state()
+    assert "invoice" in integration.selection[schema]
+    schema_tab = (await client.get(f"/integrations/{driver.integration_id}/?tab=schema")).content.decode()
+    assert f'value="{schema}.invoice" checked' in schema_tab

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from integrations.connection.mirrored import MirroredConnection
-from integrations.connection.schedule import next_sync_at, stale_after
+from integrations.connection.schedule import next_sync_at, seconds_until_stale, stale_after
 
 UTC = timezone.utc
 ENDED = datetime(2026, 5, 20, 10, 15, 30, tzinfo=UTC)
@@ -58,3 +58,14 @@ def test_next_sync_at(state, expected):
 )
 def test_stale_after_a_day_or_two_periods_whichever_is_longer(frequency, hours):
     assert stale_after(replace(SCHEDULED, sync_frequency=frequency)) == timedelta(hours=hours)
+
+
+def test_seconds_until_stale_says_when_to_look_again():
+    # 24 h after the last success (six-hourly syncs: two periods are shorter than a day).
+    assert seconds_until_stale(SCHEDULED, ENDED + timedelta(hours=20)) == 4 * 3600
+    # Two periods when they are longer than a day.
+    weekly = replace(SCHEDULED, sync_frequency=1440 * 7)
+    assert seconds_until_stale(weekly, ENDED + timedelta(days=13)) == 24 * 3600
+    # Already stale, or never succeeded: nothing to wait for.
+    assert seconds_until_stale(SCHEDULED, ENDED + timedelta(hours=25)) is None
+    assert seconds_until_stale(replace(SCHEDULED, succeeded_at=None), ENDED) is None

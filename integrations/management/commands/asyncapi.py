@@ -68,7 +68,8 @@ SUMMARIES = {
     "sync.started": "Fivetran started a sync (or carried on with a rescheduled one).",
     "sync.completed": "A sync ended without failing: successful, or rescheduled (Fivetran carries on by itself).",
     "sync.failed": "A sync failed or was cancelled; reason is Fivetran's own words.",
-    "tables.updated": "After a successful sync the tables follow BigQuery: those that appeared and those that went.",
+    "schema.changed": "The source gained tables (seen after a sync): those Fivetran enabled by itself, and those waiting for the user to tick them on the Schema tab.",
+    "tables.updated": "After a successful sync the tables follow BigQuery: those that appeared, those that went, and those whose rows, size or last change moved.",
     "connection.action": "A person acted on the connection (Sync now, pause, resume, settings, schema, reconnect).",
     "heartbeat": "Sent on a socket idle for 30 s and in answer to a ping. No seq, not an event: only liveness.",
 }
