@@ -152,7 +152,7 @@ def test_a_new_source_table_is_ticked_and_lands(chromium, live_server_process, s
         page.get_by_role("link", name="Overview").click()
         loads = []
         page.on("request", lambda r: loads.append(r.url) if r.resource_type == "document" else None)
-        page.locator('[data-role="tables"]').get_by_text("refund", exact=True).wait_for(timeout=LIVE_TIMEOUT_MS)
+        page.locator('[data-role="tables"]').get_by_role("rowheader", name="refund").wait_for(timeout=LIVE_TIMEOUT_MS)
         assert not [url for url in loads if urlparse(url).path == f"/integrations/{integration_id}/"], loads
         screenshot(page, "grow-2-landed")
         assert not errors, errors
