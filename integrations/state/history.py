@@ -124,10 +124,11 @@ class HistoryPage:
 
 def history_page(
     integration_id: int, *, kinds: frozenset[HistoryKind] | None = None, before: int | None = None,
-    size: int = PAGE_SIZE,
+    size: int | None = None,
 ) -> HistoryPage:
-    """The newest `size` entries of the integration's history older than row `before` (all when None),
-    of the given kinds (every kind when None or empty). One query."""
+    """The newest `size` entries (default PAGE_SIZE) of the integration's history older than row
+    `before` (all when None), of the given kinds (every kind when None or empty). One query."""
+    size = size or PAGE_SIZE
     rows = _rows(integration_id)
     if before is not None:
         rows = rows.filter(seq__lt=before)
