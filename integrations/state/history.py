@@ -155,7 +155,9 @@ def _rows(integration_id: int):
                 When(type=SYNC_STARTED, then=Cast(KeyTextTransform("id", "data"), BigIntegerField())), default=None
             ),
             sync_running=Exists(Sync.objects.filter(pk=OuterRef("sync_pk"), status=SyncStatus.RUNNING)),
-            health_now=KeyTextTransform("health", "data"),
+            # Plain text (Cast), so that comparing it with the health before is a text comparison, not
+            # a JSON one (SQLite would read the other side as JSON).
+            health_now=Cast(KeyTextTransform("health", "data"), TextField()),
             # The health before this update, passing states aside ("" before the first).
             health_before=Coalesce(
                 Subquery(
