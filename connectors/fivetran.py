@@ -770,6 +770,16 @@ def _retry_after(response: httpx.Response) -> float | None:
 _clients: dict[asyncio.AbstractEventLoop, FivetranClient] = {}
 
 
+# Fivetran's dashboard, where staff see a connection as Fivetran does (its logs, its setup form).
+DASHBOARD_URL = "https://fivetran.com/dashboard"
+
+
+def dashboard_url(*, service: str, schema: str, group_id: str) -> str:
+    """The connection's page in Fivetran's dashboard, in the shape Gyana's admin linked to
+    (docs/reference/fivetran-post-setup.md §4): by connector type and destination schema, in the group."""
+    return f"{DASHBOARD_URL}/connectors/{quote(service, safe='')}/{quote(schema, safe='')}?requiredGroup={quote(group_id, safe='')}"
+
+
 def get_client() -> FivetranClient:
     """The shared client of the running event loop, made from settings on first use."""
     loop = asyncio.get_running_loop()

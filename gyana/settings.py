@@ -95,6 +95,8 @@ log_level = env.log_level("LOG_LEVEL", "INFO")
 temporal_address = env.str("TEMPORAL_ADDRESS", None)
 temporal_dev_port = env.int("TEMPORAL_DEV_PORT", None)  # default PORT + 33, below
 temporal_dev_ui_port = env.int("TEMPORAL_DEV_UI_PORT", None)  # default PORT + 34, below
+# Where staff open a workflow (the admin links there); default: the embedded dev server's Web UI.
+temporal_ui_url = env.str("TEMPORAL_UI_URL", None, validate=http_url)
 TEMPORAL_NAMESPACE = env.str("TEMPORAL_NAMESPACE", "default")
 TEMPORAL_TASK_QUEUE = env.str("TEMPORAL_TASK_QUEUE", "integration-setup")
 # Temporal Cloud: an API key. Self-hosted mTLS: a client certificate and key, plus the CA and the
@@ -171,6 +173,8 @@ TEMPORAL_EMBEDDED = temporal_address is None
 TEMPORAL_DEV_PORT = PORT + 33 if temporal_dev_port is None else temporal_dev_port
 TEMPORAL_DEV_UI_PORT = PORT + 34 if temporal_dev_ui_port is None else temporal_dev_ui_port
 TEMPORAL_ADDRESS = temporal_address or f"127.0.0.1:{TEMPORAL_DEV_PORT}"
+# Unset with a cluster: no Web UI address is known, and the admin shows the workflow id alone.
+TEMPORAL_UI_URL = (temporal_ui_url or (f"http://127.0.0.1:{TEMPORAL_DEV_UI_PORT}" if TEMPORAL_EMBEDDED else "")).rstrip("/")
 TEMPORAL_TLS = temporal_tls if temporal_tls is not None else any(
     (TEMPORAL_API_KEY, TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_SERVER_CA_CERT_PATH, TEMPORAL_TLS_SERVER_NAME)
 )

@@ -6,12 +6,23 @@ Fivetran's connection (an edit would be overwritten by the next look at Fivetran
 (the flow creates them with their steps) nor deleted here (deleting one must delete its Fivetran
 connection first: the integrations page or DELETE /api/integrations/<id>/ do that); only the name
 is editable.
+
+For support, each integration links to its connection in Fivetran's dashboard, to its workflow in
+Temporal's Web UI, and to its syncs and events here (the event list is its whole history, read-only).
 """
 
+from django.conf import settings
 from django.contrib import admin
 from django.db.models import Count
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 
+from connectors.fivetran import dashboard_url
+from gyana.temporal.web_ui import workflow_url
+from integrations.engine.messages import workflow_id
 from integrations.models import Integration, IntegrationEvent, SetupStep, Sync, Table
+
+RECENT_SYNCS = 10
 
 
 class ReadOnlyAdminMixin:
@@ -38,13 +49,15 @@ class SetupStepInline(ReadOnlyAdminMixin, admin.TabularInline):
 class IntegrationAdmin(admin.ModelAdmin):
     list_display = [
         "name", "service", "team", "state", "health", "connection_id", "table_count", "created_by", "created_at",
+        "fivetran_link", "temporal_link",
     ]
     list_filter = ["state", "health", "service", "created_at"]
     list_select_related = ["team", "created_by"]
     search_fields = ["name", "service", "connection_id", "schema_name", "team__name", "created_by__username"]
     date_hierarchy = "created_at"
     fields = [
-        "name", "team", "service", "state", "connection_id", "schema_name", "created_by", "created_at",
+        "name", "fivetran_link", "temporal_link", "syncs_and_events", "recent_syncs",
+        "team", "service", "state", "connection_id", "schema_name", "created_by", "created_at",
         "updated_at", "completed_at", "baseline_succeeded_at", "baseline_failed_at", "connect_card_uri",
         "connect_card_issued_at", "selection", "source_schema", "destination_tables", "last_seq",
         # Fivetran's connection as last read, and the health it gives.
@@ -61,6 +74,44 @@ class IntegrationAdmin(admin.ModelAdmin):
     @admin.display(description="tables", ordering="table_count")
     def table_count(self, integration):
         return integration.table_count
+
+    @admin.display(description="Fivetran")
+    def fivetran_link(self, integration):
+        if not integration.connection_id:
+            return "—"  # not created in Fivetran yet
+        url = dashboard_url(service=integration.service, schema=integration.schema_name, group_id=settings.FIVETRAN_GROUP_ID)
+        return format_html('<a href="{}" target="_blank" rel="noopener">Open in Fivetran</a>', url)
+
+    @admin.display(description="Temporal workflow")
+    def temporal_link(self, integration):
+        workflow = workflow_id(integration.pk, integration.schema_name)
+        url = workflow_url(workflow)
+        if url is None:
+            return workflow  # no Web UI address known (TEMPORAL_UI_URL): the id, for `temporal workflow show`
+        return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', url, workflow)
+
+    @admin.display(description="Syncs and events")
+    def syncs_and_events(self, integration):
+        syncs = reverse("admin:integrations_sync_changelist")
+        events = reverse("admin:integrations_integrationevent_changelist")
+        return format_html(
+            '<a href="{}?integration__id__exact={}">All syncs</a> · <a href="{}?integration__id__exact={}">All events</a>',
+            syncs, integration.pk, events, integration.pk,
+        )
+
+    @admin.display(description="Recent syncs")
+    def recent_syncs(self, integration):
+        syncs = integration.syncs.order_by("-created_at")[:RECENT_SYNCS]
+        rows = format_html_join(
+            "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((s.sync_id or "—", s.get_status_display(), s.started_at or "—", s.ended_at or "—", s.reason) for s in syncs),
+        )
+        if not rows:
+            return "None yet"
+        return format_html(
+            "<table><thead><tr><th>Fivetran sync id</th><th>Status</th><th>Started</th><th>Ended</th><th>Reason</th></tr>"
+            "</thead><tbody>{}</tbody></table>", rows,
+        )
 
     def has_add_permission(self, request):
         return False
@@ -100,8 +151,8 @@ class IntegrationEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 @admin.register(Sync)
 class SyncAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     # Fivetran's account of its syncs (its webhooks): an edit here would rewrite what Fivetran said.
-    list_display = ["integration", "sync_id", "status", "started_at", "ended_at"]
-    list_filter = ["status", "ended_at"]
+    list_display = ["integration", "sync_id", "status", "started_at", "ended_at", "reason"]
+    list_filter = ["status", "ended_at", "integration__service"]
     list_select_related = ["integration"]
     search_fields = ["integration__name", "integration__connection_id", "sync_id", "reason"]
     ordering = ["-id"]

@@ -208,6 +208,45 @@ def sync_status_of_fivetran(status: str) -> SyncStatus:
 # What a person can ask of a Ready connection (the API's actions, the workflow's Update).
 CONNECTION_ACTIONS = ("sync", "pause", "resume", "settings", "schema", "resync_table", "reconnect")
 
+# -- the connection's history (the History tab, GET /api/integrations/<id>/history) -------------------
+
+
+class HistoryKind(StrEnum):
+    """What one entry of a connection's history is about; the History tab filters by these.
+    `integrations.state.history` decides which event rows make which kind of entry."""
+
+    SETUP = "setup"  # a set-up step's outcome, and the set-up's end
+    SYNC = "sync"  # one Fivetran sync: running, or how it ended
+    ACTION = "action"  # someone acted on the connection (Sync now, settings, a table's re-sync, reconnect)
+    SCHEMA = "schema"  # the tables synced changed: someone's choice, or tables that appeared or went
+    HEALTH = "health"  # the connection broke (failing, needs reconnecting, deleted) or recovered
+    PAUSE = "pause"  # the connection was paused or resumed
+
+
+HISTORY_KIND_LABELS = {
+    HistoryKind.SETUP: "Set-up",
+    HistoryKind.SYNC: "Syncs",
+    HistoryKind.ACTION: "Actions",
+    HistoryKind.SCHEMA: "Schema changes",
+    HistoryKind.HEALTH: "Breaks and recoveries",
+    HistoryKind.PAUSE: "Pauses and resumes",
+}
+# Entering one of these healths, or leaving it, is a break or a recovery in the history. Syncing and
+# paused pass by and say nothing about whether the connection works: a recovery is judged against the
+# health before them.
+BROKEN_HEALTHS = (ConnectionHealth.FAILING, ConnectionHealth.BROKEN, ConnectionHealth.DELETED)
+PASSING_HEALTHS = (ConnectionHealth.SYNCING, ConnectionHealth.PAUSED)
+# What a person asked for, as the history names it (the action's own message says what came of it).
+CONNECTION_ACTION_LABELS = {
+    "sync": "Sync now",
+    "pause": "Paused",
+    "resume": "Resumed",
+    "settings": "Settings changed",
+    "schema": "Tables synced changed",
+    "resync_table": "Table re-sync",
+    "reconnect": "Reconnect",
+}
+
 # Every event type the server stores and sends; each has a JSON Schema in state/event_schemas.py.
 EVENT_TYPES = (
     "step.started",
@@ -309,3 +348,5 @@ assert set(ACTION_LABELS) == set(ACTION_KINDS) == set(ACTION_EXPLANATIONS)
 assert set(CONNECTION_HEALTH_LABELS) == set(CONNECTION_HEALTH_EXPLANATIONS) == set(ConnectionHealth)
 assert set(SYNC_STATUS_LABELS) == set(SyncStatus)
 assert set(FIVETRAN_SYNC_END_STATUSES.values()) == set(SyncStatus) - {SyncStatus.RUNNING}
+assert set(HISTORY_KIND_LABELS) == set(HistoryKind)
+assert set(CONNECTION_ACTION_LABELS) == set(CONNECTION_ACTIONS)

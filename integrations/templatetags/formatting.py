@@ -60,3 +60,18 @@ def cell(value) -> str:
     if isinstance(value, bytes):
         return value.hex()
     return str(value)
+
+
+@register.filter
+def duration(seconds) -> str:
+    """'45 s', '2 min 5 s', '1 h 3 min': how long something took, to the precision people care about."""
+    if seconds is None:
+        return DASH
+    seconds = int(seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    if minutes:
+        return f"{minutes} min {seconds} s" if seconds else f"{minutes} min"
+    return f"{seconds} s"

@@ -1,11 +1,12 @@
 from django.urls import path
 
-from integrations.web import api, connection_api
+from integrations.web import api, connection_api, history
 
 urlpatterns = [
     path("", api.integration_list_create, name="api-integrations"),
     path("<int:pk>/", api.json_404(api.integration_detail), name="api-integration"),
     path("<int:pk>/events", api.json_404(api.integration_events), name="api-integration-events"),
+    path("<int:pk>/history", api.json_404(history.integration_history), name="api-integration-history"),
     path("<int:pk>/schema/", api.json_404(api.integration_schema), name="api-integration-schema"),
     path("<int:pk>/retry/", api.json_404(api.integration_retry), name="api-integration-retry"),
     path("<int:pk>/sync/", api.json_404(connection_api.connection_sync), name="api-connection-sync"),

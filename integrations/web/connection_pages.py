@@ -1,8 +1,9 @@
 """The page of a Ready connection: a status header (health in Fivetran's words, last and next sync,
 frequency, Sync now, Pause/Resume) and its tabs: Overview (tables, recent syncs), Schema (the tables
-synced), Settings (name, frequency, reconnect, delete). Its forms work without JavaScript: each
-posts here, is carried out by the connection's workflow (dispatch.act), and comes back with a message.
-With JavaScript the page follows the socket (static/js/connection-page.js). Thin: load, dispatch, render.
+synced), Settings (name, frequency, reconnect, delete), History (everything that happened to it). Its
+forms work without JavaScript: each posts here, is carried out by the connection's workflow
+(dispatch.act), and comes back with a message. With JavaScript the page follows the socket
+(static/js/connection-page.js). Thin: load, dispatch, render.
 """
 
 from asgiref.sync import sync_to_async
@@ -21,8 +22,10 @@ from integrations.engine import messages as m
 from integrations.models import Integration, Table
 from integrations.setup.selection import picker_counts, picker_schemas
 from integrations.state import snapshot as selectors
+from integrations.state.history import history_page
 from integrations.web.api import team_integration
 from integrations.web.connection_api import settings_change
+from integrations.web.history import history_query, kind_choices
 from teams.access import team_object_or_404
 from warehouse.tables import PREVIEW_ROWS
 
@@ -47,12 +50,29 @@ def _settings(request, integration: Integration) -> dict:
     return {"frequencies": SYNC_FREQUENCIES}
 
 
+def _history(request, integration: Integration) -> dict:
+    try:
+        query = history_query(request.GET)
+    except ValueError as problem:
+        raise Http404(str(problem)) from None
+    page = history_page(integration.pk, kinds=query.kinds, before=query.before)
+    return {
+        "history": page,
+        "history_query": query,
+        "history_kinds": kind_choices(),
+        "history_kind": next(iter(query.kinds)) if len(query.kinds) == 1 else "",
+        "history_older": f"?tab=history&{query.params(before=page.older_before)}" if page.older_before else None,
+        "history_newest": f"?tab=history&{query.params(before=None)}".rstrip("&") if query.before else None,
+    }
+
+
 # The tabs in order: (name, label, what its template needs). Each tab's body is
 # templates/integrations/tabs/<name>.html; a tab's context function may raise Http404 for bad input.
 TABS = (
     ("overview", "Overview", _overview),
     ("schema", "Schema", _schema),
     ("settings", "Settings", _settings),
+    ("history", "History", _history),
 )
 
 

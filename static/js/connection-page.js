@@ -1,6 +1,8 @@
 // The connection page, live: the status header follows `connection.updated`, a sync appears in
 // "Recent syncs" as it starts and ends, an action someone took is said, and the tables list (and the
-// Schema tab, when the source gains tables) is re-rendered from the server when it changes. The forms work without this script; with
+// Schema tab, when the source gains tables) is re-rendered from the server when it changes. Each frame
+// is also dispatched on the page as a `connection:frame` DOM event, so a tab's script follows the same
+// socket. The forms work without this script; with
 // it they still post normally (the page comes back with Django's message).
 (function () {
   "use strict";
@@ -131,6 +133,10 @@
       "tables.registered": refreshTables,
       "connection.action": function (frame) {
         say((frame.data.by ? frame.data.by + ": " : "") + frame.data.message);
+      },
+      // Every frame, for the current tab's own script (history-tab.js): one socket per page.
+      "*": function (frame) {
+        root.dispatchEvent(new CustomEvent("connection:frame", { detail: frame }));
       },
     },
   }).start();

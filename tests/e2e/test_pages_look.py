@@ -82,7 +82,7 @@ def test_every_page_at_desktop_and_phone_width(chromium, live_server_process):
         # The first table may have no rows (the emulator lands some empty): then the preview says so.
         page.locator("#table-preview table, #table-preview .empty-state").first.wait_for()
         look(page, "tables-preview")
-        for tab in ("Schema", "Settings"):
+        for tab in ("Schema", "Settings", "History"):
             page.get_by_role("link", name=tab).click()
             page.wait_for_url(re.compile(rf"\?tab={tab.lower()}$"))
             look(page, f"connection-{tab.lower()}")

@@ -4,7 +4,7 @@ import datetime as dt
 from decimal import Decimal
 from types import SimpleNamespace
 
-from integrations.templatetags.formatting import cell, table_size, when
+from integrations.templatetags.formatting import cell, duration, table_size, when
 
 UTC = dt.timezone.utc
 
@@ -32,3 +32,10 @@ def test_a_size_the_warehouse_did_not_measure_is_a_dash():
     assert size(0, 10) == "—"  # rows but no bytes: not measured (the stand-in), never true in BigQuery
     assert size(0, 0) == "0\xa0bytes"  # an empty table really is empty
     assert size(2048, 10) == "2.0\xa0KB"
+
+
+def test_a_duration_to_the_precision_people_care_about():
+    assert [duration(s) for s in (0, 45, 60, 125, 3600, 3780, 90061)] == [
+        "0 s", "45 s", "1 min", "2 min 5 s", "1 h", "1 h 3 min", "25 h 1 min",
+    ]
+    assert duration(None) == "—"

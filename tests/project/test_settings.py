@@ -69,6 +69,7 @@ def test_production_settings_start(tmp_path):
         ("DATABASE_URL", "notaurl", "Not a valid database URL."),
         ("DATABASE_URL", "postgres://app:hunter2@db:port_not_int/app", "Not a valid database URL."),
         ("FIVETRAN_API_URL", "api.fivetran.com/v1", "Not a valid URL."),
+        ("TEMPORAL_UI_URL", "temporal-ui:8080", "Not a valid URL."),
         ("LOG_LEVEL", "LOUD", "Not a valid log level."),
     ],
 )
@@ -124,6 +125,7 @@ EMBEDDED_DEFAULT = {
     "ALLOWED_HOSTS": ["127.0.0.1", "localhost", "[::1]"],
     "CSRF_TRUSTED_ORIGINS": [],
     "PUBLIC_URL": "http://127.0.0.1:8000",
+    "TEMPORAL_UI_URL": "http://127.0.0.1:8034",
     "FIVETRAN_EMULATED": True,
     "FIVETRAN_API_URL": "http://127.0.0.1:8000/_emulator/fivetran/v1",
     "FIVETRAN_API_KEY": "emulator-key",
@@ -173,6 +175,14 @@ def test_values_are_typed_and_derived_defaults_follow(tmp_path):
     assert shown["DB"] == "django.db.backends.postgresql"
     assert shown["LAYER"] == "gyana.channel_layer.RedisChannelLayer" and shown["SETUP_WORKER_IN_PROCESS"] is False
     assert shown["LOG_LEVEL"] == 10
+
+
+def test_the_temporal_web_ui_is_the_dev_server_s_unless_told(tmp_path):
+    assert show_settings(tmp_path, TEMPORAL_DEV_UI_PORT="9100")["TEMPORAL_UI_URL"] == "http://127.0.0.1:9100"
+    # A cluster's Web UI is wherever its operators put it: unknown unless told.
+    assert show_settings(tmp_path, TEMPORAL_ADDRESS="temporal:7233")["TEMPORAL_UI_URL"] == ""
+    told = show_settings(tmp_path, TEMPORAL_ADDRESS="temporal:7233", TEMPORAL_UI_URL="https://temporal-ui.example/")
+    assert told["TEMPORAL_UI_URL"] == "https://temporal-ui.example"
 
 
 def test_the_readme_documents_every_variable_the_settings_read():
