@@ -60,3 +60,24 @@ def cell(value) -> str:
     if isinstance(value, bytes):
         return value.hex()
     return str(value)
+
+
+@register.filter
+def clock(moment) -> str:
+    """'14:05:09 UTC': a log line's time, to the second (its sync's heading says the day)."""
+    if not isinstance(moment, dt.datetime):
+        return DASH
+    return f"{moment.astimezone(dt.timezone.utc):%H:%M:%S} UTC"
+
+
+@register.filter
+def duration(seconds) -> str:
+    """'45 s', '3 min 5 s', '2 h 1 min'; a dash when unknown (a sync still running)."""
+    if seconds is None:
+        return DASH
+    whole = int(round(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min {secs} s" if minutes else f"{secs} s"

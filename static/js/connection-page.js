@@ -117,6 +117,8 @@
       "connection.action": function (frame) {
         say((frame.data.by ? frame.data.by + ": " : "") + frame.data.message);
       },
+      // A tab's own script (logs-tab.js) follows the same socket: every frame as a DOM event.
+      "*": function (frame) { root.dispatchEvent(new CustomEvent("connection:frame", { detail: frame })); },
     },
   }).start();
 })();
