@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from integrations.vocabulary import LOG_LEVEL_LABELS, SYNC_STATUS_LABELS, SyncStatus, sync_status_of_fivetran
-from integrations.wording import counted
 from warehouse.platform_logs import BadLogQuery, LogLine, SyncSummary, log_page, sync_summaries
 
 PAGE_SIZE = 100
@@ -147,7 +146,8 @@ def line_text(line: LogLine) -> str:
         case "write_to_table_end":
             return f"Finished writing {_table(data)}"
         case "records_modified":
-            return f"{counted(int(data.get('count') or 0), 'row')} written to {_table(data)}"
+            count = int(data.get("count") or 0)
+            return f"{count:,} row{'' if count == 1 else 's'} written to {_table(data)}"
         case "sync_stats":
             seconds = data.get("total_time_s")
             return f"Sync took {seconds:g} s" if isinstance(seconds, (int, float)) else "Sync statistics"

@@ -72,9 +72,11 @@ def clock(moment) -> str:
 
 @register.filter
 def duration(seconds) -> str:
-    """'45 s', '3 min 5 s', '2 h 1 min'; a dash when unknown (a sync still running)."""
+    """'under a second', '45 s', '3 min 5 s', '2 h 1 min'; a dash when unknown (a sync still running)."""
     if seconds is None:
         return DASH
+    if seconds < 1:
+        return "under a second"
     whole = int(round(seconds))
     hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)

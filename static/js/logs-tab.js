@@ -29,6 +29,7 @@
   }
 
   function duration(seconds) {
+    if (seconds < 1) return "under a second";
     var whole = Math.round(seconds), hours = Math.floor(whole / 3600), minutes = Math.floor((whole % 3600) / 60);
     if (hours) return hours + " h " + minutes + " min";
     return minutes ? minutes + " min " + (whole % 60) + " s" : whole + " s";

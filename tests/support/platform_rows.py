@@ -3,10 +3,11 @@ with one load job (columns from standins/fivetran/platform_tables.py, as the emu
 
 from __future__ import annotations
 
-import io
 import json
+import tempfile
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 from google.cloud import bigquery
 
@@ -62,14 +63,17 @@ def load_log(client: bigquery.Client, dataset: str, rows: Iterable[dict]) -> int
     schema = [bigquery.SchemaField(name, type_) for name, type_ in platform_tables.LOG]
     table = client.create_table(bigquery.Table(f"{client.project}.{dataset}.log", schema=schema), exists_ok=True,
                                 **call_options())
-    buffer = io.BytesIO()
     count = 0
-    for row in rows:
-        buffer.write(json.dumps(row, separators=(",", ":")).encode() + b"\n")
-        count += 1
-    buffer.seek(0)
-    config = bigquery.LoadJobConfig(source_format=bigquery.SourceFormat.NEWLINE_DELIMITED_JSON, schema=schema)
-    options = call_options(timeout=600)
-    # No size=: the stand-in takes resumable uploads only.
-    client.load_table_from_file(buffer, table, job_config=config, timeout=options["timeout"]).result(**options)
+    # A file, not memory: a million rows are a few hundred MB of NDJSON.
+    with tempfile.TemporaryDirectory(prefix="platform-rows-") as folder:
+        path = Path(folder) / "log.ndjson"
+        with path.open("wb") as out:
+            for row in rows:
+                out.write(json.dumps(row, separators=(",", ":")).encode() + b"\n")
+                count += 1
+        config = bigquery.LoadJobConfig(source_format=bigquery.SourceFormat.NEWLINE_DELIMITED_JSON, schema=schema)
+        options = call_options(timeout=600)
+        with path.open("rb") as upload:
+            # No size=: the stand-in takes resumable uploads only.
+            client.load_table_from_file(upload, table, job_config=config, timeout=options["timeout"]).result(**options)
     return count
