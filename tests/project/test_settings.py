@@ -70,6 +70,8 @@ def test_production_settings_start(tmp_path):
         ("DATABASE_URL", "postgres://app:hunter2@db:port_not_int/app", "Not a valid database URL."),
         ("FIVETRAN_API_URL", "api.fivetran.com/v1", "Not a valid URL."),
         ("LOG_LEVEL", "LOUD", "Not a valid log level."),
+        # A dataset id goes into the Logs query's SQL text: only an identifier is accepted.
+        ("FIVETRAN_PLATFORM_DATASET", "metadata`; DROP", "String does not match expected pattern."),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(tmp_path, name, value, reason):
