@@ -2,17 +2,19 @@
 BigQuery stand-in: one team's connection only, filters, paging, 400 for bad input, 404 for another team."""
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from integrations.connection.logs import line_text
 from integrations.models import Integration
 from teams.models import Team
 from tests.support.bigquery_fixtures import unique_name
 from tests.support.platform_rows import START, connection_syncs, load_log
 from warehouse.bigquery import make_client
+from warehouse.platform_logs import LogLine
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -112,3 +114,18 @@ def test_the_tab_groups_lines_under_their_sync_and_filters_without_javascript(al
     assert errors.count('data-level="SEVERE"') == errors.count('<tr data-line="') == SYNCS // 5
     bad = client.get(f"/integrations/{integration.pk}/", {"tab": "logs", "since": "soon"})
     assert bad.status_code == 200 and "since must be a date" in bad.content.decode()
+
+
+@pytest.mark.parametrize("event, data, said", [
+    ("sync_start", None, "Sync started"),
+    ("sync_end", {"status": "RESCHEDULED", "reason": "Source API quota exhausted"}, "Sync ended: rescheduled. Source API quota exhausted"),
+    ("records_modified", {"schema": "crm", "table": "deal", "count": 12345}, "12,345 rows written to crm.deal"),
+    ("sync_stats", {"total_time_s": 0.5}, "Sync took 0.5 s"),
+    ("change_schema_config", {"schema": "crm", "table": "deal", "enabled": False}, "Table crm.deal switched off"),
+    ("forced_resync_table", {"schema": "crm", "table": "deal"}, "Re-sync of crm.deal asked for"),
+    ("warning", {"type": "sync_failed", "message": "Quota nearly used"}, "Quota nearly used"),
+    ("extract_summary", None, "Extract summary"),
+    ("api_call", "not json", "api_call: not json"),
+])
+def test_each_line_is_said_in_plain_words(event, data, said):
+    assert line_text(LogLine("1", datetime.now(timezone.utc), "INFO", event, data, None)) == said
