@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -37,7 +37,7 @@ class PlatformBatch:
 
     log: tuple[dict[str, Any], ...] = ()
     mar: tuple[dict[str, Any], ...] = ()
-    connections: tuple[dict[str, Any], ...] = field(default=())
+    connections: tuple[dict[str, Any], ...] = ()
 
     def __bool__(self) -> bool:
         return bool(self.log or self.mar or self.connections)
