@@ -183,6 +183,9 @@ SYNC_STATUS_LABELS = {
     SyncStatus.RESCHEDULED: "Rescheduled",
     SyncStatus.CANCELLED: "Cancelled",
 }
+# The levels of Fivetran's log lines (the Platform Connector's `log.event`), as the Logs tab names them.
+LOG_LEVEL_LABELS = {"INFO": "Info", "WARNING": "Warning", "SEVERE": "Error"}
+
 # Fivetran's `sync_end` `data.status` values (docs/reference/fivetran-post-setup.md §2.1): SUCCESSFUL,
 # FAILURE, FAILURE_WITH_TASK, RESCHEDULED and, since Dec 2022, CANCELED; FAILED is another client's
 # spelling. `sync_status_of_fivetran` maps any other value to FAILED, as the reference advises.

@@ -63,6 +63,14 @@ def cell(value) -> str:
 
 
 @register.filter
+def clock(moment) -> str:
+    """'14:05:09 UTC': a log line's time, to the second (its sync's heading says the day)."""
+    if not isinstance(moment, dt.datetime):
+        return DASH
+    return f"{moment.astimezone(dt.timezone.utc):%H:%M:%S} UTC"
+
+
+@register.filter
 def duration(seconds) -> str:
     """'45 s', '2 min 5 s', '1 h 3 min': how long something took, to the precision people care about."""
     if seconds is None:

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from connectors.fivetran import SYNC_FREQUENCIES
+from integrations.connection.logs import LogsRequestError, connection_logs, parse_logs_query, recent_syncs
 from integrations.connection.mirrored import MirroredConnection
 from integrations.connection.schedule import next_sync_at
 from integrations.engine import dispatch
@@ -23,6 +24,7 @@ from integrations.models import Integration, Table
 from integrations.setup.selection import picker_counts, picker_schemas
 from integrations.state import snapshot as selectors
 from integrations.state.history import history_page
+from integrations.vocabulary import LOG_LEVEL_LABELS
 from integrations.web.api import team_integration
 from integrations.web.connection_api import settings_change
 from integrations.web.history import history_query, kind_choices
@@ -66,13 +68,27 @@ def _history(request, integration: Integration) -> dict:
     }
 
 
+def _logs(request, integration: Integration) -> dict:
+    try:
+        query = parse_logs_query(request.GET)
+        logs = connection_logs(connection_id=integration.connection_id, query=query)
+    except LogsRequestError as problem:
+        return {"logs_problem": str(problem), "logs": None, "log_query": None, "log_syncs": [],
+                "log_levels": LOG_LEVEL_LABELS}
+    syncs = recent_syncs(connection_id=integration.connection_id)
+    return {"logs": logs, "log_query": query, "log_syncs": syncs, "log_levels": LOG_LEVEL_LABELS,
+            # A sync older than the recent ones (a link from the History tab) is still offered, as chosen.
+            "sync_listed": any(sync.sync_id == query.sync_id for sync in syncs)}
+
+
 # The tabs in order: (name, label, what its template needs). Each tab's body is
 # templates/integrations/tabs/<name>.html; a tab's context function may raise Http404 for bad input.
 TABS = (
     ("overview", "Overview", _overview),
+    ("history", "History", _history),
+    ("logs", "Logs", _logs),
     ("schema", "Schema", _schema),
     ("settings", "Settings", _settings),
-    ("history", "History", _history),
 )
 
 

@@ -42,6 +42,11 @@ What it does not do, or does differently from Fivetran:
     UTC; no per-destination offset. A time scale (--time-scale, PUT /_control/clock) shortens the
     waits, not the timestamps. A sync of a historical connection takes `sync_seconds`, and so does
     an incremental one; each incremental sync appends 1-5 rows to every table that has rows.
+  * With a BigQuery destination it also writes what Fivetran's Platform Connector would, at once rather
+    than on that connector's daily schedule: `fivetran_metadata.log` (each sync's lines, written when
+    the sync ends and before its sync_end webhook; user actions at once), `incremental_mar` (rows
+    written per table and day: FREE when a table is copied whole, PAID when an incremental sync adds
+    rows) and `connection` (a row at create, pause, resume and delete). platform_log.py has the shapes.
   * Plain HTTP webhook URLs are accepted on loopback, so local runs need no TLS.
   * Error codes Fivetran does not document are the emulator's choice: 401 Unauthorized, 404 NotFound
     (unknown path), 405 MethodNotAllowed, NotFound_Group, NotFound_Webhook, NotFound_User,

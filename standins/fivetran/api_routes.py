@@ -94,6 +94,7 @@ class FivetranApi:
             raise connections.schema_name_taken(connection["schema"])
         self.em.store.put(CONNECTION, connection_id, connection)
         self.em.deliverer.send("create_connector", connection, data=by_user())
+        self.em.lifecycle.platform.connection_changed(connection)
         data = connections.render(connection)
         data.pop("connect_card_config", None)  # re-added last, in the order of the real response
         data["setup_tests"] = []

@@ -26,7 +26,7 @@ from .services import load_services
 from .store import Store
 from .webhook_routes import WebhookApi
 from .webhooks import Deliverer
-from .writer import DestinationWriter, NullWriter
+from .writer import DestinationWriter, NullWriter, PlatformWriter
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,9 @@ def create_app(
     faults = Faults()
     deliverer = Deliverer(store)
     lifecycle = Lifecycle(store=store, services=services, faults=faults, deliverer=deliverer,
-                          writer=writer or NullWriter(), sync_seconds=sync_seconds, time_scale=time_scale)
+                          writer=writer or NullWriter(), sync_seconds=sync_seconds, time_scale=time_scale,
+                          # A destination that can also hold the Platform Connector's tables gets them.
+                          platform=writer if isinstance(writer, PlatformWriter) else None)
     request_log = RequestLog()
     emulator = Emulator(
         store=store, services=services, groups=Groups(store, tuple(group_ids), bigquery_project), faults=faults,

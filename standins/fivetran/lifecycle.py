@@ -35,12 +35,13 @@ from .clock import (
 )
 from .faults import Faults
 from .landing import tables_to_land
+from .platform_recorder import PlatformRecorder
 from .responses import bad_request
 from .samples import connection_source, new_rows
 from .services import ServiceInfo
 from .store import CONNECTION, SCHEMA_CONFIG, Store
 from .webhooks import Deliverer, by_user
-from .writer import DestinationWriter, LandedTable
+from .writer import DestinationWriter, LandedTable, NullPlatformWriter, PlatformWriter
 
 log = logging.getLogger(__name__)
 
@@ -50,12 +51,15 @@ DEFAULT_SYNC_FREQUENCY = 360  # minutes; Fivetran's default, also for a connecti
 
 class Lifecycle:
     def __init__(self, *, store: Store, services: dict[str, ServiceInfo], faults: Faults, deliverer: Deliverer,
-                 writer: DestinationWriter, sync_seconds: float, time_scale: float = 1.0):
+                 writer: DestinationWriter, sync_seconds: float, time_scale: float = 1.0,
+                 platform: PlatformWriter | None = None):
         self.store = store
         self.services = services
         self.faults = faults
         self.deliverer = deliverer
         self.writer = writer
+        # What Fivetran's Platform Connector would write about each sync and connection (platform_log.py).
+        self.platform = PlatformRecorder(platform or NullPlatformWriter())
         self.sync_seconds = sync_seconds
         self.time_scale = check_time_scale(time_scale)
         # How long an unpaused connection shows "scheduled" before its sync starts.
@@ -135,6 +139,7 @@ class Lifecycle:
         """Pausing stops a running sync; a planned one waits for the resume."""
         connection = self.store.update(CONNECTION, connection_id, lambda c: c.update(paused=True, rescheduled_for=None))
         self.deliverer.send("pause_connector", connection, data=by_user())
+        self.platform.connection_changed(connection)
         self._cancel_running(connection_id)
 
     def _resume(self, connection_id: str) -> None:
@@ -144,7 +149,9 @@ class Lifecycle:
             if connection["schedule_type"] == "auto" and connection["is_historical_sync"] and not connection["next_sync_at"]:
                 connection["next_sync_at"] = in_seconds(self.schedule_delay)
 
-        self.deliverer.send("resume_connector", self.store.update(CONNECTION, connection_id, change), data=by_user())
+        connection = self.store.update(CONNECTION, connection_id, change)
+        self.deliverer.send("resume_connector", connection, data=by_user())
+        self.platform.connection_changed(connection)
 
     def trigger_sync(self, connection_id: str, *, force: bool) -> None:
         """POST …/sync: ignored while a sync runs unless forced, and unless connected and unpaused.
@@ -171,6 +178,7 @@ class Lifecycle:
             for schema, tables in (scope or {}).items():
                 for table in tables:
                     self.deliverer.send("resync_table", connection, data=by_user(schema=schema, table=table))
+            self.platform.table_resync_asked(connection, scope or {})
         if connection["setup_state"] == "connected" and not connection["paused"]:
             self._restart(connection_id)
         else:
@@ -190,6 +198,7 @@ class Lifecycle:
         if connection is None or connection["sync"] is None:
             return
         sync_id = connection["sync"]["id"]
+        self.platform.sync_cancelled(connection)
         connection = self.store.update(CONNECTION, connection_id, lambda c: c.update(sync=None))
         self.deliverer.send("sync_end", connection, sync_id=sync_id, data={"status": "CANCELED"})
 
@@ -201,6 +210,7 @@ class Lifecycle:
         self.store.delete(CONNECTION, connection_id)
         self.store.delete(SCHEMA_CONFIG, connection_id)
         self.deliverer.send("delete_connector", connection, data=by_user())
+        self.platform.connection_changed(connection, deleted=True)
 
     # --- the schedule ----------------------------------------------------------------------------
 
@@ -314,6 +324,7 @@ class Lifecycle:
                 "retry_after": fault.retry_after if fault else None,
             }
             connection["last_sync_started_at"] = started_at  # the schedule counts from here
+            self.platform.sync_started(connection, connection["sync"])
             connection["next_sync_at"] = None
             connection["rescheduled_for"] = None
             connection["sync_scope"] = None
@@ -336,7 +347,7 @@ class Lifecycle:
         if sync["fault"]:
             await asyncio.sleep(min(step, self.sync_seconds / 2))
             if self._current(connection_id, sync_id):
-                self._end_with_fault(connection_id, sync["fault"], sync["retry_after"] or 1)
+                await self._end_with_fault(connection_id, sync["fault"], sync["retry_after"] or 1)
             return
         pending = [table for table in tables if _key(table) not in sync["landed"]]
         if not pending:
@@ -353,14 +364,18 @@ class Lifecycle:
             except Exception as exc:  # a destination failure fails the sync, as in Fivetran
                 log.exception("writing %s.%s failed", table.dataset, table.table)
                 if self._current(connection_id, sync_id):
-                    self._fail(connection_id, f"Destination error: {exc}")
+                    await self._fail(connection_id, f"Destination error: {exc}")
                 return
             if not self._current(connection_id, sync_id):
                 return
 
-            def landed(c: dict[str, Any], key: str = _key(table), record: dict[str, Any] = record) -> None:
+            def landed(c: dict[str, Any], key: str = _key(table), record: dict[str, Any] = record,
+                       write: LandedTable | None = write) -> None:
                 c["sync"]["landed"].append(key)
                 c.setdefault("landed_tables", {})[key] = record
+                if write is not None:
+                    self.platform.table_written(c, c["sync"], schema=write.dataset, table=write.table,
+                                                count=write.row_count, whole=not write.append)
 
             self.store.update(CONNECTION, connection_id, landed)
         if self._current(connection_id, sync_id):
@@ -370,7 +385,7 @@ class Lifecycle:
                 kept = {_key(table) for table in tables}
                 self.store.update(CONNECTION, connection_id, lambda c: c.update(
                     landed_tables={key: record for key, record in c.get("landed_tables", {}).items() if key in kept}))
-            self._succeed(connection_id)
+            await self._succeed(connection_id)
 
     @staticmethod
     def _write_for(connection: dict[str, Any], table: LandedTable) -> tuple[LandedTable | None, dict[str, Any]]:
@@ -392,34 +407,39 @@ class Lifecycle:
             return None, record
         return replace(table, row_count=added, first_row=record["rows"], append=True), {"rows": record["rows"] + added, "columns": columns}
 
-    def _finish(self, connection_id: str, status: dict[str, Any], **changes: Any) -> None:
+    async def _finish(self, connection_id: str, status: dict[str, Any], **changes: Any) -> None:
         def change(connection: dict[str, Any]) -> None:
             connection.update(changes)
             connection["sync"] = None
 
-        sync_id = self.store.get(CONNECTION, connection_id)["sync"]["id"]
+        running = self.store.get(CONNECTION, connection_id)
+        sync_id = running["sync"]["id"]
+        # Written before the webhook, so whoever hears `sync_end` finds the sync's log lines.
+        await self.platform.sync_ended(running, status, changes.get("warnings") or [])
+        if not self._current(connection_id, sync_id):
+            return  # cancelled or deleted while the lines were written
         connection = self.store.update(CONNECTION, connection_id, change)
         self.deliverer.send("sync_end", connection, sync_id=sync_id, data=status)
 
-    def _succeed(self, connection_id: str) -> None:
-        self._finish(connection_id, {"status": "SUCCESSFUL"}, succeeded_at=api_timestamp(), is_historical_sync=False,
+    async def _succeed(self, connection_id: str) -> None:
+        await self._finish(connection_id, {"status": "SUCCESSFUL"}, succeeded_at=api_timestamp(), is_historical_sync=False,
                      update_state="on_schedule", warnings=[])
 
-    def _fail(self, connection_id: str, reason: str) -> None:
+    async def _fail(self, connection_id: str, reason: str) -> None:
         # FAILURE is the status of Fivetran's log changelog (docs/logs/changelog). An incremental sync
         # is retried on the schedule; an unfinished historical sync, here, after one sync duration.
         historical = self.store.get(CONNECTION, connection_id)["is_historical_sync"]
-        self._finish(
+        await self._finish(
             connection_id, {"status": "FAILURE", "reason": reason},
             failed_at=api_timestamp(), update_state="delayed", next_sync_at=in_seconds(self.sync_seconds) if historical else None,
             warnings=[{"code": "sync_failed", "message": reason, "details": {}}],
         )
 
-    def _end_with_fault(self, connection_id: str, kind: str, retry_after: int) -> None:
+    async def _end_with_fault(self, connection_id: str, kind: str, retry_after: int) -> None:
         if kind == "fail_sync":
-            self._fail(connection_id, "Emulated sync failure")
+            await self._fail(connection_id, "Emulated sync failure")
         elif kind == "break":
-            self._finish(
+            await self._finish(
                 connection_id, {"status": "FAILURE_WITH_TASK", "reason": "Emulated: access token was revoked", "taskType": "reconnect"},
                 setup_state="broken", tasks=[RECONNECT_TASK], failed_at=api_timestamp(), update_state="delayed", next_sync_at=None,
             )
@@ -428,7 +448,7 @@ class Lifecycle:
             resume_at = in_seconds(retry_after)
             # With a manual schedule the app must trigger the rescheduled sync itself (§1.2).
             automatic = self.store.get(CONNECTION, connection_id)["schedule_type"] == "auto"
-            self._finish(
+            await self._finish(
                 connection_id,
                 {"status": "RESCHEDULED", "reason": "Emulated: source API quota exhausted", "rescheduledAt": webhook_timestamp(parse(resume_at))},
                 rescheduled_for=resume_at, next_sync_at=resume_at if automatic else None,

@@ -48,6 +48,7 @@ class SchemaApi:
         current = self._schema_config(connection_id)
         updated = schema_config.apply_patch(connection_id, current, body, self._source(connection_id))
         self.em.store.put(SCHEMA_CONFIG, connection_id, updated)
+        self.em.lifecycle.platform.schema_changed(self.em.connection(connection_id), current, updated)
         return envelope(updated)
 
     async def get_schemas(self, request: Request) -> JSONResponse:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from standins.fivetran.platform_log import PlatformBatch
 
 
 @dataclass(frozen=True)
@@ -28,4 +31,16 @@ class NullWriter:
     """For runs without a warehouse: the sync still progresses, nothing is written."""
 
     async def write_table(self, table: LandedTable) -> None:
+        return None
+
+
+@runtime_checkable
+class PlatformWriter(Protocol):
+    """Writes the Fivetran Platform Connector's tables (platform_log.PlatformBatch) into the destination."""
+
+    async def write_platform(self, batch: PlatformBatch) -> None: ...
+
+
+class NullPlatformWriter:
+    async def write_platform(self, batch: PlatformBatch) -> None:
         return None

@@ -134,7 +134,7 @@
       "connection.action": function (frame) {
         say((frame.data.by ? frame.data.by + ": " : "") + frame.data.message);
       },
-      // Every frame, for the current tab's own script (history-tab.js): one socket per page.
+      // Every frame, for the current tab's own script (history-tab.js, logs-tab.js): one socket per page.
       "*": function (frame) {
         root.dispatchEvent(new CustomEvent("connection:frame", { detail: frame }));
       },
