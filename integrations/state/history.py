@@ -10,7 +10,8 @@ any kind is one query however many rows are skipped:
   stands for it (the start's row is no longer shown, so the entry moves up to when it ended);
 - action: `connection.action`, who did what and what came of it (a change of the tables synced is a
   schema entry, a pause or resume a pause entry);
-- schema: `tables.updated` (tables that appeared or went) and a person's change of the tables synced;
+- schema: `tables.updated` when tables appeared or went (not when only row counts moved), the source
+  gaining tables (`schema.changed`), and a person's change of the tables synced;
 - health: a `connection.updated` whose health enters or leaves one of BROKEN_HEALTHS, compared with
   the health before it, passing states (syncing, paused) aside;
 - pause: a `connection.updated` whose `paused` flipped, unless the very next row is the person's
@@ -64,8 +65,9 @@ TABLES_NAMED = 20
 STEP_OUTCOMES = ("step.completed", "step.skipped", "step.failed", "action.required", "setup.completed", "setup.failed")
 SYNC_STARTED, SYNC_ENDED = "sync.started", ("sync.completed", "sync.failed")
 CONNECTION_UPDATED, CONNECTION_ACTION, TABLES_UPDATED = "connection.updated", "connection.action", "tables.updated"
+SCHEMA_CHANGED = "schema.changed"
 PAUSE_ACTIONS = ("pause", "resume")
-assert set(STEP_OUTCOMES + (SYNC_STARTED, *SYNC_ENDED, CONNECTION_UPDATED, CONNECTION_ACTION, TABLES_UPDATED)) <= set(
+assert set(STEP_OUTCOMES + (SYNC_STARTED, *SYNC_ENDED, CONNECTION_UPDATED, CONNECTION_ACTION, TABLES_UPDATED, SCHEMA_CHANGED)) <= set(
     EVENT_TYPES
 )
 
@@ -198,7 +200,12 @@ def _kind(broken: list[str], passing: list[str]) -> Case:
         When(action & Q(data__action="schema"), then=Value(str(HistoryKind.SCHEMA))),
         When(action & Q(data__action__in=PAUSE_ACTIONS), then=Value(str(HistoryKind.PAUSE))),
         When(action, then=Value(str(HistoryKind.ACTION))),
-        When(type=TABLES_UPDATED, then=Value(str(HistoryKind.SCHEMA))),
+        # Index 0 present: the list is not empty (a JSON test SQLite and PostgreSQL both answer).
+        When(
+            Q(type=TABLES_UPDATED) & (Q(data__added__0__isnull=False) | Q(data__removed__0__isnull=False)),
+            then=Value(str(HistoryKind.SCHEMA)),
+        ),
+        When(type=SCHEMA_CHANGED, then=Value(str(HistoryKind.SCHEMA))),
         When(update & health_moved, then=Value(str(HistoryKind.HEALTH))),
         When(update & paused_flipped & Q(told_by_next=False), then=Value(str(HistoryKind.PAUSE))),
         default=None,
@@ -221,6 +228,8 @@ def _entry(row: IntegrationEvent) -> HistoryEntry:
             row.seq, kind, row.time, CONNECTION_ACTION_LABELS.get(data["action"], data["action"]),
             detail=data.get("message", ""), by=data.get("by"),
         )
+    if row.type == SCHEMA_CHANGED:
+        return _source_entry(row, data)
     if kind == HistoryKind.SCHEMA:
         return _tables_entry(row, data)
     if kind == HistoryKind.HEALTH:
@@ -278,6 +287,19 @@ def _tables_entry(row: IntegrationEvent, data: dict) -> HistoryEntry:
     said = [f"{len(added)} added" if added else "", f"{len(removed)} no longer synced" if removed else ""]
     detail = f"{', '.join(part for part in said if part)}; {counted(data['count'], 'table')} now"
     return HistoryEntry(row.seq, HistoryKind.SCHEMA, row.time, "Tables changed", detail=detail, tables=tables)
+
+
+def _source_entry(row: IntegrationEvent, data: dict) -> HistoryEntry:
+    """The source gained tables: those Fivetran syncs by itself, and those waiting for a tick."""
+    waiting = [entry["table"] for entry in data["added"] if not entry["enabled"]]
+    synced = [entry["table"] for entry in data["added"] if entry["enabled"]]
+    said = []
+    if synced:
+        said.append(f"synced: {', '.join(synced[:TABLES_NAMED])}")
+    if waiting:
+        said.append(f"waiting for you to tick {'it' if len(waiting) == 1 else 'them'} on the Schema tab: {', '.join(waiting[:TABLES_NAMED])}")
+    title = f"The source has {counted(len(data['added']), 'new table')}"
+    return HistoryEntry(row.seq, HistoryKind.SCHEMA, row.time, title, detail="; ".join(said), tone="waiting" if waiting else "neutral")
 
 
 def _moment(text: str | None) -> datetime | None:

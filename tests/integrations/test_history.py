@@ -85,6 +85,22 @@ def test_a_running_sync_is_one_entry_until_it_ends(integration):
     assert (ended.title, ended.sync.id) == ("Sync failed", running.sync.id)
 
 
+def test_the_source_gaining_tables_is_one_entry_and_moved_row_counts_none(integration):
+    from integrations.connection.tables import _append  # the writer refresh_tables uses
+
+    _append(integration.pk, {
+        "schema.changed": {"added": [{"schema": "public", "table": "refund", "enabled": False},
+                                     {"schema": "public", "table": "invoice", "enabled": True}], "waiting": 1},
+        "tables.updated": {"count": 3, "added": [], "removed": [], "updated_count": 1,
+                           "updated": [{"dataset": "crm", "name": "deals", "num_rows": 9, "num_bytes": 0, "modified": None}]},
+    })
+    for event in IntegrationEvent.objects.filter(integration=integration):
+        jsonschema.validate(envelope(event), frame_schema(event.type))
+    [gained] = history_page(integration.pk).entries
+    assert (gained.kind, gained.title, gained.tone) == (HistoryKind.SCHEMA, "The source has 2 new tables", "waiting")
+    assert gained.detail == "synced: invoice; waiting for you to tick it on the Schema tab: refund"
+
+
 def test_a_failing_connection_that_fails_again_is_one_break(integration):
     done = fivetran_connection("5_historical_done")
     mirror_connection(integration.pk, done, now=done.succeeded_at + HOUR)

@@ -56,6 +56,8 @@ def tables_changed(integration_id: int, added: list[str], removed: list[str], co
             "count": count,
             "added": [{"dataset": "crm", "name": name} for name in added],
             "removed": [{"dataset": "crm", "name": name} for name in removed],
+            "updated": [],
+            "updated_count": 0,
         },
     )
 
