@@ -1,6 +1,6 @@
 from django.urls import path
 
-from integrations.web import api, connection_api
+from integrations.web import api, connection_api, usage_api
 
 urlpatterns = [
     path("", api.integration_list_create, name="api-integrations"),
@@ -8,6 +8,7 @@ urlpatterns = [
     path("<int:pk>/events", api.json_404(api.integration_events), name="api-integration-events"),
     path("<int:pk>/schema/", api.json_404(api.integration_schema), name="api-integration-schema"),
     path("<int:pk>/retry/", api.json_404(api.integration_retry), name="api-integration-retry"),
+    path("<int:pk>/usage", api.json_404(usage_api.integration_usage), name="api-integration-usage"),
     path("<int:pk>/sync/", api.json_404(connection_api.connection_sync), name="api-connection-sync"),
     path("<int:pk>/pause/", api.json_404(connection_api.connection_pause), name="api-connection-pause"),
     path("<int:pk>/resume/", api.json_404(connection_api.connection_resume), name="api-connection-resume"),

@@ -23,6 +23,7 @@ from integrations.setup.selection import picker_counts, picker_schemas
 from integrations.state import snapshot as selectors
 from integrations.web.api import team_integration
 from integrations.web.connection_api import settings_change
+from integrations.web.usage_pages import usage_tab
 from teams.access import team_object_or_404
 from warehouse.tables import PREVIEW_ROWS
 
@@ -53,6 +54,7 @@ TABS = (
     ("overview", "Overview", _overview),
     ("schema", "Schema", _schema),
     ("settings", "Settings", _settings),
+    ("usage", "Usage", usage_tab),
 )
 
 
