@@ -1,8 +1,10 @@
 """The usage charts, drawn on the server as SVG by pygal: no JavaScript, no build step.
 
-Each chart is inline SVG with a viewBox and no fixed size, so it scales to the page's width (a
-phone's too); its root is role="img" with a label, and the page puts the same numbers in a table
-below it (the text alternative). pygal's tooltip script (fetched from the web) is left out.
+Each chart is inline SVG with a viewBox and no fixed size, so it scales to the page's width; its root
+is role="img" with a label, and the page puts the same numbers in a table below it (the text
+alternative). A chart drawn for a desktop shrinks its text to a few pixels on a phone, so each is
+drawn twice, wide and narrow, and the stylesheet shows the one that fits (static/css/usage.css).
+pygal's tooltip script (fetched from the web) is left out.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from warehouse.platform_usage import MonthUsage, TopTables
 PAID_COLOUR = "#2456d3"
 FREE_COLOUR = "#8aa6e8"
 OTHER_COLOUR = "#5b6573"
-WIDTH = 640
+WIDE, NARROW = 640, 360
 
 _STYLE = Style(
     background="transparent",
@@ -51,17 +53,44 @@ _COMMON = {
 _SVG_ROOT = re.compile(r"^<svg ")
 
 
+def _compact(value) -> str:
+    """1,234,567 as 1.2M: a phone's axis has no room for every digit (the table has them)."""
+    for size, suffix in ((1_000_000_000, "B"), (1_000_000, "M"), (1_000, "k")):
+        if abs(value) >= size:
+            return f"{value / size:.3g}{suffix}"
+    return f"{value:,.0f}"
+
+
+def _size(width: int) -> dict:
+    # Fewer, shorter value labels on a phone, where the wide chart's would run into each other.
+    if width == NARROW:
+        return {"width": width, "max_scale": 5, "value_formatter": _compact}
+    return {"width": width, "max_scale": 8}
+
+
 def month_label(month) -> str:
     return month.strftime("%b %Y")
 
 
 def monthly_chart(months: Sequence[MonthUsage], label: str) -> SafeString:
     """A bar per month, paid and free stacked."""
-    chart = pygal.StackedBar(width=WIDTH, height=360, x_label_rotation=-40, **_COMMON)
-    chart.x_labels = [month.month.strftime("%b %y") for month in months]
-    chart.add("Paid", [month.paid for month in months])
-    chart.add("Free", [month.free for month in months])
-    return _accessible(chart, label)
+
+    def draw(width: int) -> str:
+        narrow = width == NARROW
+        chart = pygal.StackedBar(
+            height=300 if narrow else 360, x_label_rotation=-40,
+            # On a phone a label every third month (January's says the year) leaves room to read them.
+            show_minor_x_labels=not (narrow and len(months) > 6), **{**_COMMON, **_size(width)},
+        )
+        chart.x_labels = [month.month.strftime("%b %Y" if month.month.month == 1 or not narrow else "%b")
+                          for month in months]
+        if narrow and len(months) > 6:
+            chart.x_labels_major = chart.x_labels[::-3]
+        chart.add("Paid", [month.paid for month in months])
+        chart.add("Free", [month.free for month in months])
+        return _accessible(chart, label)
+
+    return _wide_and_narrow(draw)
 
 
 def top_tables_chart(top: TopTables, label: str) -> SafeString:
@@ -73,17 +102,28 @@ def top_tables_chart(top: TopTables, label: str) -> SafeString:
         names.append(f"{top.other_tables} other table{'s' if top.other_tables != 1 else ''}")
         paid.append(top.other_paid)
         free.append(top.other_free)
-    height = 90 + 34 * max(len(names), 1)
-    chart = pygal.HorizontalStackedBar(width=WIDTH, height=height, truncate_label=24, **_COMMON)
-    # Largest at the top: pygal draws the first label at the bottom.
-    chart.x_labels = list(reversed(names))
-    chart.add("Paid", list(reversed(paid)))
-    chart.add("Free", list(reversed(free)))
-    return _accessible(chart, label)
+
+    def draw(width: int) -> str:
+        chart = pygal.HorizontalStackedBar(
+            height=90 + 34 * max(len(names), 1), truncate_label=14 if width == NARROW else 24,
+            **{**_COMMON, **_size(width)},
+        )
+        # Largest at the top: pygal draws the first label at the bottom.
+        chart.x_labels = list(reversed(names))
+        chart.add("Paid", list(reversed(paid)))
+        chart.add("Free", list(reversed(free)))
+        return _accessible(chart, label)
+
+    return _wide_and_narrow(draw)
 
 
-def _accessible(chart, label: str) -> SafeString:
+def _wide_and_narrow(draw) -> SafeString:
+    return mark_safe(  # noqa: S308 - pygal escapes the labels and values it writes; the label is escaped below
+        f'<div class="usage-chart__wide">{draw(WIDE)}</div><div class="usage-chart__narrow">{draw(NARROW)}</div>'
+    )
+
+
+def _accessible(chart, label: str) -> str:
     svg = chart.render(is_unicode=True)
     # The chart is one image to assistive technology, named by its label; the table below has the numbers.
-    svg = _SVG_ROOT.sub(f'<svg role="img" aria-label="{escape(label)}" focusable="false" ', svg, count=1)
-    return mark_safe(svg)  # noqa: S308 - pygal escapes the labels and values it writes
+    return _SVG_ROOT.sub(f'<svg role="img" aria-label="{escape(label)}" focusable="false" ', svg, count=1)

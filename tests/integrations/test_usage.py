@@ -141,7 +141,7 @@ def test_the_usage_tab_draws_charts_and_their_tables(alice, seeded):
     page = alice[2].get(f"/integrations/{crm.pk}/?tab=usage&months=3")
     assert page.status_code == 200
     html = page.content.decode()
-    assert html.count('<svg role="img"') == 2  # the months and the top tables
+    assert html.count('<svg role="img"') == 4  # the months and the top tables, each wide and narrow
     assert 'viewBox="0 0 ' in html and "kozea.github.io" not in html  # scales, and fetches no script
     assert "estimate from Fivetran" in html
     assert 'data-month="{:%Y-%m}"'.format(month_back(1)) in html

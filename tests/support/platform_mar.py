@@ -63,3 +63,14 @@ def direct_sum(client: bigquery.Client, reference: str, *, connection: str, dest
     sql = f"SELECT COALESCE(SUM(incremental_rows), 0) AS total FROM `{reference}` WHERE {' AND '.join(conditions)}"
     job = client.query(sql, job_config=bigquery.QueryJobConfig(query_parameters=parameters), **call_options())
     return int(next(iter(job.result(**call_options())))["total"])
+
+
+def ready_integration_on(server, name: str, schema_name: str) -> int:
+    """A Ready integration of the demo team in the live server's own database (no set-up run: the
+    usage pages read only its schema name), by a management command against that database."""
+    code = (
+        "from integrations.models import Integration; from teams.models import Team; "
+        f"i = Integration.objects.create(team=Team.objects.get(name='Demo'), service='hubspot', name={name!r}, "
+        f"schema_name={schema_name!r}, state='ready', connection_id={schema_name + '_id'!r}); print(i.pk)"
+    )
+    return int(server.manage("shell", "--no-imports", "-c", code).strip().splitlines()[-1])
