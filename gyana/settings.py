@@ -70,7 +70,9 @@ BIGQUERY_TIMEOUT_SECONDS = env.float("BIGQUERY_TIMEOUT_SECONDS", 30.0)
 # The Fivetran Platform Connector's dataset in BIGQUERY_PROJECT (its logs and MAR). A name, never SQL:
 # queries name the dataset in their text (BigQuery cannot take it as a parameter).
 FIVETRAN_PLATFORM_DATASET = env.str(
-    "FIVETRAN_PLATFORM_DATASET", "fivetran_metadata", validate=validate.Regexp(r"^[A-Za-z0-9_]{1,1024}$")
+    "FIVETRAN_PLATFORM_DATASET",
+    "fivetran_metadata",
+    validate=validate.Regexp(r"^[A-Za-z0-9_]{1,1024}$", error="Not a BigQuery dataset name."),
 )
 bigquery_standin_port = env.int("BIGQUERY_STANDIN_PORT", None)  # default PORT + 50, below
 
