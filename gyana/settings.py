@@ -67,11 +67,15 @@ BIGQUERY_PROJECT = env.str("BIGQUERY_PROJECT", "local-project")
 BIGQUERY_API_ENDPOINT = env.str("BIGQUERY_API_ENDPOINT", None, validate=http_url)
 BIGQUERY_LOCATION = env.str("BIGQUERY_LOCATION", "US")
 BIGQUERY_TIMEOUT_SECONDS = env.float("BIGQUERY_TIMEOUT_SECONDS", 30.0)
-bigquery_standin_port = env.int("BIGQUERY_STANDIN_PORT", None)  # default PORT + 50, below
-# Where Fivetran's Platform Connector writes its log (every tenant's rows: always filter by connection).
+# The Fivetran Platform Connector's dataset in BIGQUERY_PROJECT (its logs and MAR; every tenant's rows,
+# so every query filters by connection). A name, never SQL: queries name the dataset in their text
+# (BigQuery cannot take it as a parameter).
 FIVETRAN_PLATFORM_DATASET = env.str(
-    "FIVETRAN_PLATFORM_DATASET", "fivetran_metadata", validate=validate.Regexp(r"^[A-Za-z_][A-Za-z0-9_]{0,1023}$")
+    "FIVETRAN_PLATFORM_DATASET",
+    "fivetran_metadata",
+    validate=validate.Regexp(r"^[A-Za-z0-9_]{1,1024}$", error="Not a BigQuery dataset name."),
 )
+bigquery_standin_port = env.int("BIGQUERY_STANDIN_PORT", None)  # default PORT + 50, below
 
 SHOW_INTERNAL_SERVICES = env.bool("SHOW_INTERNAL_SERVICES", DEBUG)
 

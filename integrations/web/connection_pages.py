@@ -28,6 +28,7 @@ from integrations.vocabulary import LOG_LEVEL_LABELS
 from integrations.web.api import team_integration
 from integrations.web.connection_api import settings_change
 from integrations.web.history import history_query, kind_choices
+from integrations.web.usage_pages import usage_tab
 from teams.access import team_object_or_404
 from warehouse.tables import PREVIEW_ROWS
 
@@ -87,6 +88,7 @@ TABS = (
     ("overview", "Overview", _overview),
     ("history", "History", _history),
     ("logs", "Logs", _logs),
+    ("usage", "Usage", usage_tab),
     ("schema", "Schema", _schema),
     ("settings", "Settings", _settings),
 )

@@ -1,12 +1,14 @@
 from django.urls import path
 
-from integrations.web import connection_pages
+from integrations.web import connection_pages, usage_pages
 from integrations.web import pages as views
 from integrations.web import table_pages as tables_views
 
 app_name = "integrations"
 urlpatterns = [
     path("", views.integration_list, name="list"),
+    path("usage/", usage_pages.team_usage_page, name="usage"),
+    path("usage.csv", usage_pages.team_usage_csv, name="usage_csv"),
     path("<int:pk>/flow/", views.integration_flow, name="flow"),
     path("<int:pk>/setup/", views.integration_setup, name="setup"),
     path("<int:pk>/delete/", views.integration_delete_form, name="delete"),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from datetime import datetime, timezone
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
@@ -20,7 +21,10 @@ from tests.support.browser_steps import (
     phase,
     start_set_up,
 )
+from tests.support.platform_mar import mar_row, seed_mar
 from tests.support.services import missing_service
+from warehouse.bigquery import make_client
+from warehouse.platform_usage import Period
 
 WIDTHS = (1280, 390)
 BLOCKING = ("serious", "critical")
@@ -44,8 +48,25 @@ def look(page, name: str) -> None:
     page.set_viewport_size({"width": WIDTHS[0], "height": 844})
 
 
+def seed_usage(server, bigquery_standin, integration_id: int) -> None:
+    """A few months of MAR for the integration, so the usage pages show their charts."""
+    schema_name = server.manage(
+        "shell", "--no-imports", "-c",
+        f"from integrations.models import Integration; print(Integration.objects.get(pk={integration_id}).schema_name)",
+    ).strip().splitlines()[-1]
+    today = datetime.now(timezone.utc).date()
+    months = Period.last_months(4, today).months()
+    rows = [mar_row(schema_name, "embedded_group", f"table_{t}", month, 100 * (t + 1) + i, free_type=kind)
+            for i, month in enumerate(months) for t in range(12) for kind in ("PAID", "HISTORICAL")]
+    client = make_client(bigquery_standin.project, endpoint=bigquery_standin.endpoint)
+    try:
+        seed_mar(client, "fivetran_metadata", rows)
+    finally:
+        client.close()
+
+
 @pytest.mark.timeout(600)
-def test_every_page_at_desktop_and_phone_width(chromium, live_server_process):
+def test_every_page_at_desktop_and_phone_width(chromium, live_server_process, bigquery_standin):
     server = live_server_process
     context = chromium.new_context(viewport={"width": WIDTHS[0], "height": 844})
     try:
@@ -86,9 +107,19 @@ def test_every_page_at_desktop_and_phone_width(chromium, live_server_process):
             page.get_by_role("link", name=tab).click()
             page.wait_for_url(re.compile(rf"\?tab={tab.lower()}$"))
             look(page, f"connection-{tab.lower()}")
+        connection_url = page.url.split("?")[0]
+        page.get_by_role("link", name="Usage").click()
+        page.wait_for_url(re.compile(r"\?tab=usage$"))
+        look(page, "connection-usage-none-yet")
+        seed_usage(server, bigquery_standin, int(connection_url.rstrip("/").rsplit("/", 1)[1]))
+        page.reload()
+        page.locator('[data-role="top-chart"]').wait_for()
+        look(page, "connection-usage")
 
         page.goto(f"{server.base_url}/integrations/")
         look(page, "list")
+        page.goto(f"{server.base_url}/integrations/usage/")
+        look(page, "team-usage")
     finally:
         context.close()
 

@@ -71,8 +71,8 @@ def test_production_settings_start(tmp_path):
         ("FIVETRAN_API_URL", "api.fivetran.com/v1", "Not a valid URL."),
         ("TEMPORAL_UI_URL", "temporal-ui:8080", "Not a valid URL."),
         ("LOG_LEVEL", "LOUD", "Not a valid log level."),
-        # A dataset id goes into the Logs query's SQL text: only an identifier is accepted.
-        ("FIVETRAN_PLATFORM_DATASET", "metadata`; DROP", "String does not match expected pattern."),
+        # A dataset id goes into the Logs and Usage queries' SQL text: only a name is accepted.
+        ("FIVETRAN_PLATFORM_DATASET", "fivetran_metadata`; DROP TABLE x", "Not a BigQuery dataset name."),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(tmp_path, name, value, reason):
