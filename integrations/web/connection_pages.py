@@ -1,10 +1,13 @@
 """The page of a Ready connection: a status header (health in Fivetran's words, last and next sync,
-frequency, Sync now, Pause/Resume) and its tabs: Overview (tables, recent syncs), Schema (the tables
-synced), Settings (name, frequency, reconnect, delete), History (everything that happened to it). Its
+frequency, Sync now, Pause/Resume) and its tabs: Overview (tables, recent syncs), History (everything
+that happened to it), Logs (Fivetran's log lines), Usage (MAR), Schema (the tables synced), Settings
+(name, frequency, reconnect, delete). Its
 forms work without JavaScript: each posts here, is carried out by the connection's workflow
 (dispatch.act), and comes back with a message. With JavaScript the page follows the socket
 (static/js/connection-page.js). Thin: load, dispatch, render.
 """
+
+import asyncio
 
 from asgiref.sync import sync_to_async
 from django.contrib import messages
@@ -94,16 +97,31 @@ TABS = (
 )
 
 
+# Tabs whose context waits on BigQuery (the Platform Connector's tables, no ORM): built in a thread of
+# their own, not on the one thread Django runs every sync view on under ASGI, so a slow query holds
+# no one else's page.
+WAREHOUSE_TABS = frozenset({"logs", "usage"})
+
+
 @login_required
 @require_GET
-def connection_page(request, pk: int):
-    integration = team_object_or_404(Integration.objects, request.user, pk=pk)
+async def connection_page(request, pk: int):
+    user = await request.auser()
+    integration = await sync_to_async(team_object_or_404)(Integration.objects, user, pk=pk)
     if integration.state != Integration.State.READY:
         return redirect("integrations:flow", pk=integration.pk)
     tab = request.GET.get("tab", "overview")
     tab_context = {name: build for name, _label, build in TABS}.get(tab)
     if tab_context is None:
         raise Http404("No such tab.")
+    if tab in WAREHOUSE_TABS:
+        extra = await asyncio.to_thread(tab_context, request, integration)
+    else:
+        extra = await sync_to_async(tab_context)(request, integration)
+    return await sync_to_async(_render_page)(request, integration, tab, extra)
+
+
+def _render_page(request, integration: Integration, tab: str, extra: dict):
     seq, _snapshot = selectors.snapshot(integration.pk)
     context = {
         "integration": integration,
@@ -112,7 +130,7 @@ def connection_page(request, pk: int):
         "tab_template": f"integrations/tabs/{tab}.html",
         "seq": seq,
         "next_sync_at": next_sync_at(MirroredConnection.from_integration(integration)),
-        **tab_context(request, integration),
+        **extra,
     }
     return render(request, "integrations/connection.html", context)
 
