@@ -70,6 +70,8 @@ def test_production_settings_start(tmp_path):
         ("DATABASE_URL", "postgres://app:hunter2@db:port_not_int/app", "Not a valid database URL."),
         ("FIVETRAN_API_URL", "api.fivetran.com/v1", "Not a valid URL."),
         ("LOG_LEVEL", "LOUD", "Not a valid log level."),
+        ("EMAIL_URL", "smtp://app:hunter2@mail:port_not_int", "Not a valid email URL."),
+        ("NOTIFY_FAILED_SYNCS", "many", "Not a valid integer."),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(tmp_path, name, value, reason):
