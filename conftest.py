@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.support.flow_fixtures",
     "tests.support.browser_fixtures",
     "tests.support.temporal_fixtures",
+    "tests.support.smtp_fixtures",
 ]

@@ -7,6 +7,10 @@ lost ring loses nothing that the next one, or the periodic re-read, does not rep
 the socket re-reads all lines, joins integrations created since, says which went, and sends what
 changed. A `since` from a client cannot be replayed on this stream: it is answered with a snapshot
 with `reset: true`, as the protocol allows.
+
+It also joins its user's own group (notifications.kinds.user_group): a notification raised for
+that user is sent as one `notification` frame, to them only. The notification's row is the truth
+(the list page), the frame only a doorbell.
 """
 
 import asyncio
@@ -25,6 +29,7 @@ from consumers.membership import join_group
 from integrations.state import summaries
 from integrations.state.events import group_name, isoformat
 from integrations.vocabulary import CLOSE_LIVE_FEED_LOST, CLOSE_NOT_LOGGED_IN, PROTOCOL_VERSION
+from notifications.kinds import user_group
 
 logger = logging.getLogger(__name__)
 
@@ -64,9 +69,10 @@ class TeamConsumer(AsyncWebsocketConsumer):
         heartbeat = getattr(self, "heartbeat", None)
         if heartbeat is not None:
             heartbeat.cancel()
-        for integration_id in getattr(self, "joined", ()):
+        groups = [group_name(integration_id) for integration_id in getattr(self, "joined", ())] + [user_group(self.user.pk)]
+        for group in groups:
             with contextlib.suppress(Exception):  # Redis down: memberships expire on their own
-                await self.channel_layer.group_discard(group_name(integration_id), self.channel_name)
+                await self.channel_layer.group_discard(group, self.channel_name)
 
     async def receive(self, text_data=None, bytes_data=None):
         try:
@@ -83,6 +89,10 @@ class TeamConsumer(AsyncWebsocketConsumer):
         async with self.lock:
             await self._send_line(integration_id, line)
 
+    async def notification_created(self, message):
+        """A notification for this socket's user (notifications.delivery.services rings it after commit)."""
+        await self._send(frame("notification", message["data"]))
+
     async def _send_line(self, integration_id: int, line: dict | None) -> None:
         if line is None:
             if self.sent.pop(integration_id, None) is not None:
@@ -94,6 +104,8 @@ class TeamConsumer(AsyncWebsocketConsumer):
 
     async def _join(self, lines: dict[int, dict]) -> bool:
         interval = settings.SETUP_HEARTBEAT_SECONDS
+        if not await join_group(self.channel_layer, user_group(self.user.pk), self.channel_name, interval):
+            return False
         for integration_id in lines:
             if not await join_group(self.channel_layer, group_name(integration_id), self.channel_name, interval):
                 return False

@@ -93,6 +93,14 @@ SETUP_TABLES_GRACE_SECONDS = env.float("SETUP_TABLES_GRACE_SECONDS", 1800.0)
 SETUP_LANDING_SECONDS = env.float("SETUP_LANDING_SECONDS", 10.0)
 SETUP_LANDING_IDLE_SECONDS = env.float("SETUP_LANDING_IDLE_SECONDS", 300.0)
 
+# --- Notifications (notifications/): e-mail through Django's framework. Unset EMAIL_URL writes each
+# message to a file under VAR_DIR/emails, for a local user to read; production sets an SMTP URL,
+# e.g. smtp://user:password@smtp.example.com:587/?tls=True (dj-email-url's syntax).
+email_url = env.dj_email_url("EMAIL_URL", "")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", "Gyana Connect <notifications@localhost>")
+# Failed syncs in a row before the connection's team is told (once per run of failures).
+NOTIFY_FAILED_SYNCS = env.int("NOTIFY_FAILED_SYNCS", 3, validate=validate.Range(min=1))
+
 # A name (INFO, debug) or a number; a typo would otherwise surface as a bare ValueError from logging.
 log_level = env.log_level("LOG_LEVEL", "INFO")
 
@@ -187,6 +195,21 @@ TEMPORAL_TLS = temporal_tls if temporal_tls is not None else any(
     (TEMPORAL_API_KEY, TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_SERVER_CA_CERT_PATH, TEMPORAL_TLS_SERVER_NAME)
 )
 
+email = email_url or {}
+if "EMAIL_BACKEND" not in email and any(email.values()):
+    # dj-email-url leaves the backend out for a scheme it does not know: refuse it, never fall back.
+    raise ImproperlyConfigured("EMAIL_URL: not an e-mail URL (smtp://, submission://, console:// or file://).")
+EMAIL_BACKEND = email.get("EMAIL_BACKEND") or "django.core.mail.backends.filebased.EmailBackend"
+EMAIL_FILE_PATH = email.get("EMAIL_FILE_PATH") or str(VAR_DIR / "emails")
+EMAIL_HOST = email.get("EMAIL_HOST") or "localhost"
+EMAIL_PORT = email.get("EMAIL_PORT") or 25
+EMAIL_HOST_USER = email.get("EMAIL_HOST_USER") or ""
+EMAIL_HOST_PASSWORD = email.get("EMAIL_HOST_PASSWORD") or ""
+EMAIL_USE_TLS = bool(email.get("EMAIL_USE_TLS"))
+EMAIL_USE_SSL = bool(email.get("EMAIL_USE_SSL"))
+# A slow SMTP server must not hold a worker's activity for long: Temporal retries a failed send.
+EMAIL_TIMEOUT = email.get("EMAIL_TIMEOUT") or 30
+
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock at BEGIN so two
     # writers queue on the busy timeout instead of failing with "database is locked" on upgrade.
@@ -238,6 +261,7 @@ INSTALLED_APPS = [
     "teams",
     "connectors",
     "consumers",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -263,6 +287,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "notifications.web.context.unread_notifications",
             ],
         },
     },

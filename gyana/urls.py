@@ -18,4 +18,5 @@ urlpatterns = [
     path("integrations/", include("integrations.web.urls")),
     path("api/integrations/", include("integrations.web.api_urls")),
     path("webhooks/fivetran/", include("integrations.web.webhook_urls")),
+    path("notifications/", include("notifications.web.urls")),
 ]

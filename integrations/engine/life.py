@@ -26,6 +26,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from integrations.engine import messages as m
     from integrations.engine.errors import failed_with, words
+    from integrations.engine.notifying import notify_people
 
 # Looking is always safe to repeat, and a Fivetran outage must not end a connection's life: retry
 # for as long as it takes, backing off to ten minutes.
@@ -78,6 +79,7 @@ class ConnectionLife:
                 if failed_with(error, m.INTEGRATION_GONE):
                     return "gone"
                 raise
+            await notify_people(params.integration_id)  # what the look found: a break, failures, new tables
             if self.view.gone:
                 return "gone"
             try:

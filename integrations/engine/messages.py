@@ -20,6 +20,7 @@ WATCH_LANDING = "watch_landing"
 REFRESH_CONNECTION = "refresh_connection"
 ACT_ON_CONNECTION = "act_on_connection"
 RECONCILE_CONNECTIONS = "reconcile_connections"
+NOTIFY = "notify_people"
 
 # Workflow names. After Ready the set-up continues as the connection's life (same workflow id).
 SETUP_WORKFLOW = "IntegrationSetup"
@@ -31,6 +32,7 @@ RECONCILE_SCHEDULE_ID = "reconcile-fivetran-connections"
 # recorded before it replay on the old path.
 PATCH_WATCH_LANDING = "watch-landing-during-historical-sync"
 PATCH_CONNECTION_LIFE = "continue-as-connection-life-after-ready"
+PATCH_NOTIFY = "notify-people-after-transitions"
 
 # Error types an activity raises that retrying cannot fix (ApplicationError.type, non-retryable).
 INTEGRATION_GONE = "IntegrationGone"

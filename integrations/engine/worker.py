@@ -12,7 +12,7 @@ from django.conf import settings
 
 from gyana.temporal.client import get_client
 from gyana.temporal.worker import InProcessWorker, run_worker, start_in_process_worker
-from integrations.engine import life_activities, setup_activities
+from integrations.engine import life_activities, notify_activities, setup_activities
 from integrations.engine.life import ConnectionLife
 from integrations.engine.reconcile import ReconcileConnections
 from integrations.engine.schedules import ensure_schedule
@@ -21,7 +21,7 @@ from integrations.engine.workflow import IntegrationSetup
 logger = logging.getLogger(__name__)
 
 WORKFLOWS = (IntegrationSetup, ConnectionLife, ReconcileConnections)
-ACTIVITIES = setup_activities.ACTIVITIES + life_activities.ACTIVITIES
+ACTIVITIES = setup_activities.ACTIVITIES + life_activities.ACTIVITIES + notify_activities.ACTIVITIES
 
 _in_process: InProcessWorker | None = None
 _starting: asyncio.Task | None = None

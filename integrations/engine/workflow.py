@@ -27,6 +27,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from integrations.engine import messages as m
     from integrations.engine.errors import failed_with, words
+    from integrations.engine.notifying import notify_people
     from integrations.vocabulary import STEP_NAMES
 
 # Transient failures: back off from 1 s to 5 min, for about two hours in all, then hand the step
@@ -73,6 +74,7 @@ class IntegrationSetup:
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 return finished
         self.step = ""
+        await notify_people(self.integration_id)  # the set-up is ready
         await workflow.wait_condition(workflow.all_handlers_finished)
         if workflow.patched(m.PATCH_CONNECTION_LIFE):
             # Ready: the same workflow id goes on as the connection's life, with a fresh history.
@@ -157,6 +159,8 @@ class IntegrationSetup:
     async def _wait_for_retry(self) -> None:
         self.failed = True
         try:
+            # A person's Retry is accepted while the team is being told (`failed` is already set).
+            await notify_people(self.integration_id)
             await workflow.wait_condition(lambda: self.retry_taken)
             await workflow.wait_condition(workflow.all_handlers_finished)
         finally:

@@ -14,6 +14,7 @@ from integrations.vocabulary import (
     StepState,
     SyncStatus,
 )
+from notifications.kinds import NotificationKind
 
 STEP_STATES = [str(state) for state in StepState]
 INTEGRATION_STATES = [str(state) for state in IntegrationState]
@@ -269,6 +270,23 @@ TEAM_DATA_SCHEMAS: dict[str, dict] = {
     ),
     "integration.summary": _summary,
     "integration.removed": _object(["id"], {"id": {"type": "integer", "minimum": 1}}),
+    # To the socket's user only: a notification was raised for them (notifications/).
+    "notification": _object(
+        ["id", "kind", "kind_label", "title", "body", "link", "created_at", "unread"],
+        {
+            "id": {"type": "integer", "minimum": 1},
+            "kind": {"type": "string", "enum": [str(kind) for kind in NotificationKind]},
+            "kind_label": {"type": "string"},
+            "title": {"type": "string"},
+            # Plain words, with Fivetran's reason where it gave one.
+            "body": {"type": "string"},
+            # The page that fixes it (a path of this site).
+            "link": {"type": "string"},
+            "created_at": _timestamp,
+            # The user's unread notifications, this one included: the header's count.
+            "unread": _count,
+        },
+    ),
     "heartbeat": {"type": "object", "maxProperties": 0},
 }
 

@@ -120,6 +120,11 @@ def test_every_page_at_desktop_and_phone_width(chromium, live_server_process, bi
         look(page, "list")
         page.goto(f"{server.base_url}/integrations/usage/")
         look(page, "team-usage")
+        page.goto(f"{server.base_url}/notifications/")
+        page.locator(".notification").first.wait_for()  # the set-up's "ready", at least
+        look(page, "notifications")
+        page.goto(f"{server.base_url}/notifications/preferences/")
+        look(page, "notification-preferences")
     finally:
         context.close()
 

@@ -73,6 +73,8 @@ def test_production_settings_start(tmp_path):
         ("LOG_LEVEL", "LOUD", "Not a valid log level."),
         # A dataset id goes into the Logs and Usage queries' SQL text: only a name is accepted.
         ("FIVETRAN_PLATFORM_DATASET", "fivetran_metadata`; DROP TABLE x", "Not a BigQuery dataset name."),
+        ("EMAIL_URL", "smtp://app:hunter2@mail:port_not_int", "Not a valid email URL."),
+        ("NOTIFY_FAILED_SYNCS", "many", "Not a valid integer."),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(tmp_path, name, value, reason):

@@ -40,6 +40,7 @@ TEAM_MESSAGES = {
     "teamSnapshot": ("snapshot", "Every integration of the user's teams, one line each; `reset` when a `since` was given."),
     "integrationSummary": ("integration.summary", "One integration's line changed (its state, health, reason or last sync)."),
     "integrationRemoved": ("integration.removed", "An integration was deleted (or its team left)."),
+    "notification": ("notification", "A notification for this socket's user (a toast; `unread` is their unread count)."),
     "teamHeartbeat": ("heartbeat", "Sent on a socket idle for 30 s and in answer to a ping."),
 }
 TEAM_CHANNEL_DESCRIPTION = """\

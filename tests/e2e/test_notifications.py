@@ -1,0 +1,72 @@
+"""Notifications as a user sees them: a real Chromium against `manage.py serve` (the embedded
+default). When the connection breaks on Fivetran's side, a toast says so on the open page and the
+header's unread count moves, without a reload; the toast opens the Settings tab, where the user
+reconnects, and the list has it."""
+
+from __future__ import annotations
+
+import re
+
+from tests.support.browser_steps import (
+    READY_TIMEOUT_MS,
+    choose_tables,
+    connect_account,
+    emulator_control,
+    log_in,
+    newest_connection,
+    start_set_up,
+    submit_selection,
+)
+
+LIVE_TIMEOUT_MS = 45_000
+
+
+def test_a_broken_connection_toasts_and_counts_live(chromium, live_server_process, screenshot):  # noqa: F811
+    server = live_server_process
+    context = chromium.new_context(viewport={"width": 360, "height": 800})
+    try:
+        page = log_in(context, server.base_url, "demo", "demo")
+        errors = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        integration_id = start_set_up(page, server.base_url, "hubspot", name="Toast CRM")
+        connect_account(page, screenshot, "notify")
+        choose_tables(page, screenshot, "notify")
+        submit_selection(page)
+        page.wait_for_selector('[data-flow][data-flow-state="ready"]', timeout=READY_TIMEOUT_MS)
+        # The set-up's own notice reaches the page that watched it.
+        page.wait_for_selector('.toast:has-text("Toast CRM is ready")', timeout=LIVE_TIMEOUT_MS)
+
+        page.goto(f"{server.base_url}/integrations/")
+        unread = page.locator('[data-notifications-link] [data-role="unread-count"]')
+        before = int(unread.inner_text())
+        assert before >= 1
+        loads = []
+        page.on("request", lambda r: loads.append(r.url) if r.resource_type == "document" else None)
+
+        connection_id = newest_connection(server.base_url)["id"]
+        emulator_control(server.base_url, "POST", "/_control/faults", {"kind": "break", "connection_id": connection_id})
+        emulator_control(server.base_url, "POST", f"/v1/connections/{connection_id}/sync")
+        toast = page.locator('.toast:has-text("Toast CRM needs reconnecting")')
+        toast.wait_for(timeout=LIVE_TIMEOUT_MS)
+        page.wait_for_function(
+            "n => Number(document.querySelector('[data-notifications-link] [data-role=\"unread-count\"]').textContent) > n",
+            arg=before, timeout=LIVE_TIMEOUT_MS,
+        )
+        assert int(unread.inner_text()) == before + 1 and not loads
+        assert page.locator(".toasts").get_attribute("aria-live") == "polite"
+        screenshot(page, "notify-1-toast")
+
+        toast.get_by_role("link", name="Open").click()
+        page.wait_for_url(re.compile(rf"/integrations/{integration_id}/\?tab=settings$"))
+        page.goto(f"{server.base_url}/notifications/")
+        item = page.locator('.notification--unread:has-text("Toast CRM needs reconnecting")')
+        assert item.count() == 1
+        screenshot(page, "notify-2-list")
+        item.get_by_role("button", name=re.compile("Mark read")).click()
+        page.wait_for_url(re.compile(r"/notifications/$"))
+        assert page.locator('.notification--unread:has-text("Toast CRM needs reconnecting")').count() == 0
+        assert int(unread.inner_text()) == before
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        assert errors == []
+    finally:
+        context.close()
