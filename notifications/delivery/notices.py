@@ -8,8 +8,8 @@ remembers between passes (notifications.models.EventCursor), and stores what it 
 - the Nth `sync.failed` (status failed) in a row     -> syncs_failing; a successful sync starts again
   (a cancelled sync was stopped by a pause or a forced sync, a rescheduled one is Fivetran waiting:
   neither counts either way)
-
-A schema change waiting for review has no event of its own: notifications.delivery.schema_review.
+- `schema.changed` with tables waiting for a tick    -> schema_review (the connection's schema change
+  handling kept the source's new tables out until someone enables them on the Schema tab)
 """
 
 from __future__ import annotations
@@ -104,7 +104,25 @@ def _notice(subject: Subject, seq: int, type: str, data: dict, reading: Reading,
         return None
     if type in ("sync.completed", "sync.failed"):
         return _sync_ended(subject, seq, data, reading, limit)
+    if type == "schema.changed" and data.get("waiting"):
+        return _schema_review(subject, seq, data)
     return None
+
+
+NAMED_TABLES = 5
+
+
+def _schema_review(subject: Subject, seq: int, data: dict) -> Notice:
+    waiting = [f"{entry['schema']}.{entry['table']}" for entry in data["added"] if not entry["enabled"]]
+    more = f" and {len(waiting) - NAMED_TABLES} more" if len(waiting) > NAMED_TABLES else ""
+    return Notice(
+        Kind.SCHEMA_REVIEW,
+        event_key(subject.id, Kind.SCHEMA_REVIEW, seq),
+        f"{subject.name}: new tables wait for review",
+        f"Fivetran found new tables in the source: {', '.join(waiting[:NAMED_TABLES])}{more}. They are not "
+        "synced until someone ticks them on the connection's Schema tab.",
+        connection_link(subject.id, "schema"),
+    )
 
 
 def _sync_ended(subject: Subject, seq: int, data: dict, reading: Reading, limit: int) -> Notice | None:

@@ -20,7 +20,6 @@ from django.utils import timezone
 
 from integrations.models import Integration, IntegrationEvent
 from integrations.state.events import isoformat
-from integrations.vocabulary import SyncStatus
 from notifications.delivery.notices import Notice, Reading, Subject, read_events
 from notifications.kinds import KIND_LABELS, NotificationKind, user_group
 from notifications.models import EventCursor, Notification, NotificationPreference
@@ -31,18 +30,10 @@ logger = logging.getLogger(__name__)
 EVENTS_PER_PASS = 1000
 
 
-def unread_successful_sync(*, integration_id: int) -> bool:
-    """Whether a sync succeeded since the events were last read: the moment to look for new tables."""
-    seq = EventCursor.objects.filter(integration_id=integration_id).values_list("seq", flat=True).first() or 0
-    return IntegrationEvent.objects.filter(
-        integration_id=integration_id, seq__gt=seq, type="sync.completed", data__status=SyncStatus.SUCCESSFUL.value
-    ).exists()
-
-
 @transaction.atomic
-def notifications_raise(*, integration_id: int, found: list[Notice] = ()) -> list[Notification]:
-    """Read the integration's events since the last pass, plus the notices `found` elsewhere, into
-    notifications for its team. Answers the rows made (none when nothing was news)."""
+def notifications_raise(*, integration_id: int) -> list[Notification]:
+    """Read the integration's events since the last pass into notifications for its team. Answers the
+    rows made (none when nothing was news)."""
     integration = Integration.objects.select_related("team").get(pk=integration_id)
     EventCursor.objects.get_or_create(integration_id=integration_id)
     cursor = EventCursor.objects.select_for_update().get(integration_id=integration_id)
@@ -50,7 +41,7 @@ def notifications_raise(*, integration_id: int, found: list[Notice] = ()) -> lis
     reading = Reading(cursor.health, cursor.failed_syncs, cursor.last_failed_sync)
     notices = read_events(
         Subject(integration.pk, integration.name), events, reading, failed_syncs_limit=settings.NOTIFY_FAILED_SYNCS
-    ) + list(found)
+    )
     if events:
         cursor.seq = events[-1].seq
     cursor.health, cursor.failed_syncs, cursor.last_failed_sync = reading.health, reading.failed_syncs, reading.last_failed_sync

@@ -140,7 +140,7 @@ async def test_new_tables_waiting_for_review_notify_once(flow_settings, flow_emu
 
     [notice] = await until(review, "a schema_review notification")
     assert "invoices" in notice.body and notice.link == f"/integrations/{integration.pk}/?tab=schema"
-    assert "until someone enables them" in notice.body  # the connection's schema_change_handling, in words
+    assert "until someone ticks them on the connection's Schema tab" in notice.body
 
     assert (await client.post(f"/api/integrations/{integration.pk}/sync/")).status_code == 200
     synced = integration.succeeded_at

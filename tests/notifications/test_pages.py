@@ -38,7 +38,7 @@ def test_raising_again_notifies_nobody_twice(failed_setup, team_user, django_cap
     assert "Invalid API key" in made[0].body and made[0].link == f"/integrations/{failed_setup.pk}/flow/"
     with django_capture_on_commit_callbacks(execute=False) as rung:
         assert notifications_raise(integration_id=failed_setup.pk) == []
-        assert notifications_raise(integration_id=failed_setup.pk, found=[]) == []
+        assert notifications_raise(integration_id=failed_setup.pk) == []
     assert rung == [] and Notification.objects.count() == 1
 
 
