@@ -293,6 +293,10 @@ TEAM_WEBSOCKET_PATH = "/" + TEAM_WEBSOCKET_ROUTE
 # Its frames: a snapshot of every line, then a line each time one changes, and heartbeats.
 TEAM_FRAME_TYPES = ("snapshot", "integration.summary", "integration.removed", "heartbeat")
 
+# The notifications socket: the user's own notifications, on every page (templates/base.html).
+NOTIFICATIONS_WEBSOCKET_ROUTE = "ws/notifications/"
+NOTIFICATIONS_WEBSOCKET_PATH = "/" + NOTIFICATIONS_WEBSOCKET_ROUTE
+
 
 # Close codes the server sends, and what a client should do after each.
 CLOSE_NOT_LOGGED_IN = 4401

@@ -27,6 +27,6 @@ KIND_EXPLANATIONS = {
     NotificationKind.SCHEMA_REVIEW: "The source has new tables that are not synced until someone enables them.",
 }
 
-# The per-user channel group a person's live notifications ring (the team socket joins it).
+# The per-user channel group a person's live notifications ring (the notifications socket joins it).
 def user_group(user_id: int) -> str:
     return f"notifications.user.{user_id}"

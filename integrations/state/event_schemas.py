@@ -1,4 +1,5 @@
-"""JSON Schemas of every frame the server sends on /ws/integrations/<id>/ (protocol v1).
+"""JSON Schemas of every frame the server sends on /ws/integrations/<id>/ (protocol v1), and on the
+team socket (/ws/integrations/) and the notifications socket (/ws/notifications/).
 
 The one source: docs/asyncapi.yaml is generated from here (`manage.py asyncapi`) and the tests
 validate every emitted event against these. A new event type without a schema fails the suite.
@@ -24,6 +25,7 @@ _timestamp = {"type": "string", "format": "date-time"}
 _nullable_timestamp = {"type": ["string", "null"], "format": "date-time"}
 _step_name = {"type": "string", "enum": list(STEP_NAMES)}
 _count = {"type": "integer", "minimum": 0}
+_HEARTBEAT = {"type": "object", "maxProperties": 0}  # every socket's: only liveness
 _error = {
     "type": "object",
     "required": ["code", "message"],
@@ -215,7 +217,7 @@ DATA_SCHEMAS: dict[str, dict] = {
             "message": {"type": "string"},
         },
     ),
-    "heartbeat": {"type": "object", "maxProperties": 0},
+    "heartbeat": _HEARTBEAT,
 }
 
 # Frames without a seq: heartbeats only (a snapshot's seq is the last event it includes).
@@ -270,7 +272,14 @@ TEAM_DATA_SCHEMAS: dict[str, dict] = {
     ),
     "integration.summary": _summary,
     "integration.removed": _object(["id"], {"id": {"type": "integer", "minimum": 1}}),
-    # To the socket's user only: a notification was raised for them (notifications/).
+    "heartbeat": _HEARTBEAT,
+}
+
+
+# -- the notifications socket (/ws/notifications/): to the socket's user only, no seq ------------------
+
+NOTIFICATIONS_DATA_SCHEMAS: dict[str, dict] = {
+    # A notification was raised for the user (notifications/).
     "notification": _object(
         ["id", "kind", "kind_label", "title", "body", "link", "created_at", "unread"],
         {
@@ -287,12 +296,11 @@ TEAM_DATA_SCHEMAS: dict[str, dict] = {
             "unread": _count,
         },
     ),
-    "heartbeat": {"type": "object", "maxProperties": 0},
+    "heartbeat": _HEARTBEAT,
 }
 
 
-def team_frame_schema(type: str) -> dict:
-    """A whole frame of the team socket."""
+def _unsequenced_frame(type: str, data: dict) -> dict:
     return _object(
         ["v", "id", "type", "time", "data"],
         {
@@ -300,6 +308,16 @@ def team_frame_schema(type: str) -> dict:
             "id": {"type": "string", "format": "uuid"},
             "type": {"const": type},
             "time": _timestamp,
-            "data": TEAM_DATA_SCHEMAS[type],
+            "data": data,
         },
     )
+
+
+def team_frame_schema(type: str) -> dict:
+    """A whole frame of the team socket."""
+    return _unsequenced_frame(type, TEAM_DATA_SCHEMAS[type])
+
+
+def notifications_frame_schema(type: str) -> dict:
+    """A whole frame of the notifications socket."""
+    return _unsequenced_frame(type, NOTIFICATIONS_DATA_SCHEMAS[type])

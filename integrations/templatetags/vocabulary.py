@@ -7,6 +7,7 @@ from integrations.vocabulary import (
     ACTION_LABELS,
     CONNECTION_HEALTH_LABELS,
     INTEGRATION_STATE_LABELS,
+    NOTIFICATIONS_WEBSOCKET_PATH,
     PHASE_STATE_LABELS,
     SETUP_PHASES,
     STEP_STATE_LABELS,
@@ -77,6 +78,11 @@ def integration_socket_path(integration_id) -> str:
 @register.simple_tag
 def team_socket_path() -> str:
     return TEAM_WEBSOCKET_PATH
+
+
+@register.simple_tag
+def notifications_socket_path() -> str:
+    return NOTIFICATIONS_WEBSOCKET_PATH
 
 
 def phase_views(steps: list[dict]) -> list[dict]:

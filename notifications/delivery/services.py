@@ -87,7 +87,7 @@ def _address(integration: Integration, notices: list[Notice]) -> list[Notificati
 
 
 def notification_frame_data(notification: Notification, *, unread: int) -> dict:
-    """The team socket's `notification` frame data (its JSON Schema: integrations/state/event_schemas.py)."""
+    """The notifications socket's `notification` frame data (its JSON Schema: integrations/state/event_schemas.py)."""
     return {
         "id": notification.pk,
         "kind": notification.kind,
@@ -101,7 +101,8 @@ def notification_frame_data(notification: Notification, *, unread: int) -> dict:
 
 
 def _ring(notifications: list[Notification]) -> None:
-    """After the commit: tell each person's open sockets, with their unread count."""
+    """After the commit: tell each person's open sockets, with their unread count. The type
+    `notification.created` calls consumers.notifications.NotificationConsumer.notification_created."""
     layer = get_channel_layer()
     for notification in notifications:
         data = notification_frame_data(notification, unread=unread_count(user=notification.user))

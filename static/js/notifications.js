@@ -1,5 +1,5 @@
-// Live notifications on every page: the team socket (/ws/integrations/) sends a `notification` frame
-// to its user when one is raised; show it as a toast and move the header's unread count. The list
+// Live notifications on every page: the notifications socket (/ws/notifications/) sends a
+// `notification` frame to its user when one is raised; show it as a toast and move the header's unread count. The list
 // page (/notifications/) has them all without JavaScript. Reconnects with backoff.
 (function () {
   "use strict";

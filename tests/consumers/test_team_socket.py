@@ -1,11 +1,13 @@
 """The team socket (/ws/integrations/) on the real consumer and channel layer: a snapshot of the
-user's teams' integrations, then a line each time one changes; nothing of another team."""
+user's teams' integrations, then a line each time one changes; nothing of another team, and no
+notifications (they have a socket of their own: test_notifications_socket.py)."""
 
 import json
 
 import jsonschema
 import pytest
 from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -16,6 +18,7 @@ from integrations.models import Integration
 from integrations.setup.flow import integration_create
 from integrations.state.event_schemas import team_frame_schema
 from integrations.state.events import append_event, publish
+from notifications.kinds import user_group
 from teams.models import Team
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -89,4 +92,30 @@ async def test_anonymous_is_refused_and_since_gets_a_reset_snapshot():
     comm.scope["query_string"] = b"since=12"
     await comm.connect()
     assert (await receive(comm))["data"]["reset"] is True
+    await comm.disconnect()
+
+
+async def test_a_ring_of_the_users_notifications_is_not_for_this_socket():
+    alice, _ = await member_with_integrations("dave-team", 1)
+    comm = communicator(alice)
+    await comm.connect()
+    await receive(comm)
+    # What notifications.delivery.services rings when a notification is raised for alice.
+    await get_channel_layer().group_send(user_group(alice.pk), {"type": "notification.created", "data": {"id": 1}})
+    assert await comm.receive_nothing(timeout=0.5)
+    await comm.disconnect()
+
+
+async def test_the_keepalive_rereads_the_lines_and_heartbeats_an_idle_socket(settings):
+    settings.SETUP_HEARTBEAT_SECONDS = 0.2
+    erin, (first,) = await member_with_integrations("erin-team", 1)
+    comm = communicator(erin)
+    await comm.connect()
+    assert [line["id"] for line in (await receive(comm))["data"]["integrations"]] == [first.pk]
+    # Created after the snapshot, in a group this socket has not joined: only the re-read finds it.
+    team = await sync_to_async(lambda: erin.teams.get())()
+    later = await sync_to_async(integration_create)(team=team, user=erin, service=get_catalogue().get("stripe"))
+    line = await receive(comm)
+    assert line["type"] == "integration.summary" and line["data"]["id"] == later.pk
+    assert (await receive(comm))["type"] == "heartbeat"
     await comm.disconnect()

@@ -1,11 +1,13 @@
 """Notifications as a user sees them: a real Chromium against `manage.py serve` (the embedded
 default). When the connection breaks on Fivetran's side, a toast says so on the open page and the
 header's unread count moves, without a reload; the toast opens the Settings tab, where the user
-reconnects, and the list has it."""
+reconnects, and the list has it. The toasts come on the notifications socket: the list page opens
+the team socket once, for its lines only."""
 
 from __future__ import annotations
 
 import re
+from urllib.parse import urlparse
 
 from tests.support.browser_steps import (
     READY_TIMEOUT_MS,
@@ -36,6 +38,8 @@ def test_a_broken_connection_toasts_and_counts_live(chromium, live_server_proces
         # The set-up's own notice reaches the page that watched it.
         page.wait_for_selector('.toast:has-text("Toast CRM is ready")', timeout=LIVE_TIMEOUT_MS)
 
+        sockets = []
+        page.on("websocket", lambda socket: sockets.append(urlparse(socket.url).path))
         page.goto(f"{server.base_url}/integrations/")
         unread = page.locator('[data-notifications-link] [data-role="unread-count"]')
         before = int(unread.inner_text())
@@ -53,6 +57,7 @@ def test_a_broken_connection_toasts_and_counts_live(chromium, live_server_proces
             arg=before, timeout=LIVE_TIMEOUT_MS,
         )
         assert int(unread.inner_text()) == before + 1 and not loads
+        assert sorted(sockets) == ["/ws/integrations/", "/ws/notifications/"]
         assert page.locator(".toasts").get_attribute("aria-live") == "polite"
         screenshot(page, "notify-1-toast")
 

@@ -71,3 +71,19 @@ def test_a_real_frame_validates_against_the_published_payload(document):
     jsonschema.validate(frame, payload)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({**frame, "data": {**frame["data"], "step": "no_such_step"}}, payload)
+
+
+def test_the_notification_frame_is_on_the_notifications_channel_only(document):
+    channels = document["channels"]
+    assert channels["userNotifications"]["address"] == "/ws/notifications/"
+    assert set(channels["userNotifications"]["messages"]) == {"notification", "notificationsHeartbeat", "ping"}
+    assert "notification" not in channels["teamIntegrations"]["messages"]
+    assert "notification" not in channels["integrationEvents"]["messages"]
+    payload = document["components"]["messages"]["notification"]["payload"]
+    frame = {
+        "v": 1, "id": "0b0f3d1c-8a52-4c55-9d39-cb3f5bbf3f7e", "type": "notification", "time": "2026-11-27T20:01:02Z",
+        "data": {"id": 4, "kind": "connection_broken", "kind_label": "A connection needs reconnecting",
+                 "title": "CRM needs reconnecting", "body": "Token revoked", "link": "/integrations/7/?tab=settings",
+                 "created_at": "2026-11-27T20:01:02Z", "unread": 1},
+    }
+    jsonschema.validate(frame, payload)

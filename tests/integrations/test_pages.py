@@ -231,6 +231,8 @@ def test_list_page_shows_only_the_teams_integrations(client, owner, integration)
     assert "health-badge--not_set_up" in html and "Not set up yet" in html
     assert f'data-integration="{theirs.pk}"' not in html
     assert 'data-team-socket="/ws/integrations/"' in html
+    # The toasts listen on the light notifications socket, not on a second team socket.
+    assert 'data-notifications-socket="/ws/notifications/"' in html
 
 
 def test_list_page_requires_login(client):

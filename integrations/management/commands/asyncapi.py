@@ -17,13 +17,16 @@ from django.core.management.base import BaseCommand, CommandError
 from integrations.state.event_schemas import (
     DATA_SCHEMAS,
     ERROR_FRAME,
+    NOTIFICATIONS_DATA_SCHEMAS,
     TEAM_DATA_SCHEMAS,
     UNSEQUENCED,
     frame_schema,
+    notifications_frame_schema,
     team_frame_schema,
 )
 from integrations.vocabulary import (
     CLOSE_CODES,
+    NOTIFICATIONS_WEBSOCKET_PATH,
     PROTOCOL_VERSION,
     SETUP_STEPS,
     TEAM_WEBSOCKET_PATH,
@@ -40,7 +43,6 @@ TEAM_MESSAGES = {
     "teamSnapshot": ("snapshot", "Every integration of the user's teams, one line each; `reset` when a `since` was given."),
     "integrationSummary": ("integration.summary", "One integration's line changed (its state, health, reason or last sync)."),
     "integrationRemoved": ("integration.removed", "An integration was deleted (or its team left)."),
-    "notification": ("notification", "A notification for this socket's user (a toast; `unread` is their unread count)."),
     "teamHeartbeat": ("heartbeat", "Sent on a socket idle for 30 s and in answer to a ping."),
 }
 TEAM_CHANNEL_DESCRIPTION = """\
@@ -50,6 +52,19 @@ On connect the server sends one `snapshot` of every line, then an `integration.s
 line changes and `integration.removed` when one goes. Lines carry the whole current state, so they
 have no `seq`: a client replaces the line by `id`. After a drop, reconnect (with backoff) and take
 the new snapshot; a `since` parameter is answered with a snapshot with `reset: true`.
+"""
+NOTIFICATIONS_CHANNEL = "userNotifications"
+NOTIFICATIONS_MESSAGES = {
+    "notification": ("notification", "A notification for this socket's user (a toast; `unread` is their unread count)."),
+    "notificationsHeartbeat": ("heartbeat", "Sent on a socket idle for 30 s and in answer to a ping."),
+}
+NOTIFICATIONS_CHANNEL_DESCRIPTION = """\
+The user's own notifications, on every page (protocol v1).
+
+The server sends nothing on connect, then one `notification` each time one is raised for this user
+(never another's), plus heartbeats. The frame is a doorbell: the notifications are rows, listed at
+`/notifications/`, so a frame missed while disconnected is there on the next page. After a drop,
+reconnect with backoff.
 """
 
 # One line per frame type: what it means for a client (the schemas say what it contains).
@@ -131,7 +146,13 @@ def document() -> dict:
         for name, (type, summary) in TEAM_MESSAGES.items()
     }
     assert {type for type, _ in TEAM_MESSAGES.values()} == set(TEAM_DATA_SCHEMAS)
-    messages = {**server_messages, **client_messages, **team_messages}
+    notifications_messages = {
+        name: {"name": name, "title": type, "summary": summary, "contentType": "application/json",
+               "payload": notifications_frame_schema(type)}
+        for name, (type, summary) in NOTIFICATIONS_MESSAGES.items()
+    }
+    assert {type for type, _ in NOTIFICATIONS_MESSAGES.values()} == set(NOTIFICATIONS_DATA_SCHEMAS)
+    messages = {**server_messages, **client_messages, **team_messages, **notifications_messages}
     ref = lambda name: {"$ref": f"#/channels/{CHANNEL}/messages/{name}"}  # noqa: E731
     return {
         "asyncapi": "3.0.0",
@@ -161,7 +182,8 @@ def document() -> dict:
                 "title": "Set-up events of one integration",
                 "description": CHANNEL_DESCRIPTION,
                 "parameters": {"integrationId": {"description": "The integration's id (as in /integrations/<id>/flow/)."}},
-                "messages": {name: {"$ref": f"#/components/messages/{name}"} for name in messages},
+                # Its own messages only: the team and notifications sockets' are on their channels.
+                "messages": {name: {"$ref": f"#/components/messages/{name}"} for name in [*server_messages, *client_messages]},
                 "bindings": {
                     "ws": {
                         "bindingVersion": "0.1.0",
@@ -186,6 +208,14 @@ def document() -> dict:
                 "description": TEAM_CHANNEL_DESCRIPTION,
                 "messages": {name: {"$ref": f"#/components/messages/{name}"} for name in [*team_messages, "ping"]},
             },
+            NOTIFICATIONS_CHANNEL: {
+                "address": NOTIFICATIONS_WEBSOCKET_PATH,
+                "title": "The user's own notifications",
+                "description": NOTIFICATIONS_CHANNEL_DESCRIPTION,
+                "messages": {
+                    name: {"$ref": f"#/components/messages/{name}"} for name in [*notifications_messages, "ping"]
+                },
+            },
         },
         "operations": {
             "receiveSetupEvents": {
@@ -199,6 +229,14 @@ def document() -> dict:
                 "channel": {"$ref": f"#/channels/{TEAM_CHANNEL}"},
                 "summary": "Frames the server sends on the team socket: a snapshot, then changed lines.",
                 "messages": [{"$ref": f"#/channels/{TEAM_CHANNEL}/messages/{name}"} for name in team_messages],
+            },
+            "receiveNotifications": {
+                "action": "receive",
+                "channel": {"$ref": f"#/channels/{NOTIFICATIONS_CHANNEL}"},
+                "summary": "Frames the server sends on the notifications socket: a notification for its user.",
+                "messages": [
+                    {"$ref": f"#/channels/{NOTIFICATIONS_CHANNEL}/messages/{name}"} for name in notifications_messages
+                ],
             },
             "sendPing": {
                 "action": "send",
