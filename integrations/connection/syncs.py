@@ -12,9 +12,10 @@ commit (`integrations.state.events.publish`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Q
 
 from integrations.models import Integration, IntegrationEvent, Sync
 from integrations.state.events import append_event, isoformat
@@ -135,3 +136,28 @@ def _event(type: str, sync: Sync) -> IntegrationEvent:
             "reason": sync.reason,
         },
     )
+
+
+# Actions that ask Fivetran for a sync, and how long after one the connection's life keeps watching
+# for it to show.
+SYNC_STARTING_ACTIONS = ("sync", "schema", "resync_table")
+SYNC_ASKED_WINDOW = timedelta(minutes=10)
+
+
+def sync_asked_not_seen(integration_id: int, now: datetime) -> bool:
+    """A person asked for a sync within SYNC_ASKED_WINDOW, and no sync has started or ended since
+    (Fivetran starts it a moment after answering: until it shows, the life looks again soon)."""
+    asked = (
+        IntegrationEvent.objects.filter(
+            integration_id=integration_id, type="connection.action", data__action__in=SYNC_STARTING_ACTIONS,
+            time__gte=now - SYNC_ASKED_WINDOW,
+        )
+        .order_by("-seq")
+        .values_list("time", flat=True)
+        .first()
+    )
+    if asked is None:
+        return False
+    return not Sync.objects.filter(integration_id=integration_id).filter(
+        Q(started_at__gte=asked) | Q(ended_at__gte=asked) | Q(created_at__gte=asked)
+    ).exists()

@@ -25,7 +25,7 @@ from integrations.connection.mirror import mirror_connection, mirror_connection_
 from integrations.connection.mirrored import MirroredConnection
 from integrations.connection.reconcile import moved_integrations
 from integrations.connection.schedule import seconds_until_stale
-from integrations.connection.syncs import SYNC_END, SYNC_START, record_sync
+from integrations.connection.syncs import SYNC_END, SYNC_START, record_sync, sync_asked_not_seen
 from integrations.connection.tables import refresh_tables, source_of
 from integrations.engine import dispatch
 from integrations.engine import messages as m
@@ -91,11 +91,14 @@ async def _infer_syncs(integration_id: int, changed: dict) -> None:
 
 
 def _look_again(integration_id: int, result) -> float | None:
-    """Sooner than the regular look when something is due: while a sync runs, the set-up's slowest
-    fallback poll; when healthy, the moment it would turn stale with no sync succeeding (a dead
-    schedule sends no webhook), so the health turns stale on time."""
+    """Sooner than the regular look when something is due: while a sync runs, or one a person asked
+    for has not shown yet (Fivetran starts it a moment later; without webhooks nothing else would
+    tell), the set-up's fallback polls; when healthy, the moment it would turn stale with no sync
+    succeeding (a dead schedule sends no webhook), so the health turns stale on time."""
     if result.health.kind == ConnectionHealth.SYNCING:
         return poll_intervals()[1]
+    if sync_asked_not_seen(integration_id, timezone.now()):
+        return poll_intervals()[0]
     if result.health.kind != ConnectionHealth.HEALTHY:
         return None
     integration = Integration.objects.get(pk=integration_id)

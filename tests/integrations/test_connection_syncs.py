@@ -8,10 +8,10 @@ import jsonschema
 import pytest
 from django.db import IntegrityError, close_old_connections, transaction
 
-from integrations.connection.syncs import record_sync
+from integrations.connection.syncs import SYNC_ASKED_WINDOW, record_sync, sync_asked_not_seen
 from integrations.models import Integration, IntegrationEvent, Sync
 from integrations.state.event_schemas import frame_schema
-from integrations.state.events import envelope
+from integrations.state.events import append_event, envelope
 from tests.support.flow_fixtures import new_integration
 from tests.support.paths import FIVETRAN_FIXTURES
 
@@ -218,3 +218,20 @@ def test_two_copies_of_a_webhook_at_once_make_one_row_and_one_event(integration)
     assert failures == []
     assert Sync.objects.filter(integration=integration).count() == 1
     assert types(integration) == ["sync.failed"]
+
+
+@pytest.mark.django_db
+def test_a_sync_asked_for_is_watched_until_one_shows(integration):
+    """Without webhooks the life looks again soon after Sync now until a sync starts or ends (Fivetran
+    starts it a moment after answering), not only at its regular six-hourly look."""
+    now = datetime.now(timezone.utc)
+    assert not sync_asked_not_seen(integration.pk, now)
+    with transaction.atomic():
+        append_event(integration.pk, "connection.action", {"action": "pause", "by": "ada", "message": "Paused"})
+    assert not sync_asked_not_seen(integration.pk, now)  # a pause asks for no sync
+    with transaction.atomic():
+        append_event(integration.pk, "connection.action", {"action": "sync", "by": "ada", "message": "Sync started"})
+    assert sync_asked_not_seen(integration.pk, now)
+    assert not sync_asked_not_seen(integration.pk, now + 2 * SYNC_ASKED_WINDOW)  # asked long ago: given up
+    record_sync(integration.pk, event="sync_start", at=datetime.now(timezone.utc))
+    assert not sync_asked_not_seen(integration.pk, now)
