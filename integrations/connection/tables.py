@@ -31,24 +31,13 @@ async def refresh_tables(integration: Integration) -> list[IntegrationEvent]:
     if service is None:
         return []
     expected = destination_tables(service, integration.schema_name, config)
-    summary = schema_summary(config)
-    gained = new_tables(integration.source_schema, summary) if integration.source_schema is not None else []
     before = {(t.dataset, t.name) async for t in Table.objects.filter(integration=integration).only("dataset", "name")}
-    changes = {}
-    if expected != integration.destination_tables:
-        changes["destination_tables"] = expected
-    if summary != integration.source_schema:
-        changes["source_schema"] = summary
-        changes["selection"] = with_new_enabled(integration.selection, gained)
-    if changes:
-        integration = await sync_to_async(transitions.integration_update)(integration.pk, **changes)
+    integration, written = await sync_to_async(_schema_seen)(integration.pk, schema_summary(config), expected)
     registration = await register_tables(integration, expected)
     after = {(table.dataset, table.name) for table in registration.registered}
     added, removed = sorted(after - before), sorted(before - after)
     updated = sorted(registration.updated, key=lambda meta: (meta.dataset, meta.name))
     events = {}
-    if gained:
-        events["schema.changed"] = {"added": gained, "waiting": sum(1 for entry in gained if not entry["enabled"])}
     if added or removed or updated:
         data = {
             "count": len(after),
@@ -60,7 +49,29 @@ async def refresh_tables(integration: Integration) -> list[IntegrationEvent]:
             "updated_count": len(updated),
         }
         events["tables.updated"] = data
-    return await sync_to_async(_append)(integration.pk, events) if events else []
+    return written + (await sync_to_async(_append)(integration.pk, events) if events else [])
+
+
+@transaction.atomic
+def _schema_seen(integration_id: int, summary: dict, expected: dict) -> tuple[Integration, list[IntegrationEvent]]:
+    """Keep the source's schema as Fivetran now tells it; tables it gained are told by one
+    `schema.changed` event, in the same transaction (a retry finds them known and tells nothing twice).
+    Locked and read afresh: a person changing the tables meanwhile (the schema action) is not undone."""
+    integration = Integration.objects.select_for_update().get(pk=integration_id)
+    gained = new_tables(integration.source_schema, summary) if integration.source_schema is not None else []
+    changes = {}
+    if expected != integration.destination_tables:
+        changes["destination_tables"] = expected
+    if summary != integration.source_schema:
+        changes["source_schema"] = summary
+    if gained and integration.selection is not None:
+        changes["selection"] = with_new_enabled(integration.selection, gained)
+    if changes:
+        integration = transitions.integration_update(integration_id, **changes)
+    if not gained:
+        return integration, []
+    waiting = sum(1 for entry in gained if not entry["enabled"])
+    return integration, [append_event(integration_id, "schema.changed", {"added": gained, "waiting": waiting})]
 
 
 def _figures(meta: TableMetadata) -> dict:
