@@ -35,15 +35,13 @@ class NetworkLog:
     def __init__(self, page):
         self.requests: list[tuple[str, str, str]] = []
         self.sockets: list[str] = []
-        self.notification_sockets = 0
         self.frames: list[dict] = []
         page.on("request", lambda request: self.requests.append((request.method, request.url, request.resource_type)))
         page.on("websocket", self._socket)
 
     def _socket(self, socket) -> None:
         if "/ws/notifications/" in socket.url:
-            self.notification_sockets += 1  # every page's own, for toasts: not the set-up's feed
-            return
+            return  # every page's own socket, for toasts (tests/e2e/test_notifications.py): not the set-up's feed
         self.sockets.append(socket.url)
         socket.on("framereceived", lambda payload: self.frames.append(json.loads(payload)))
 
