@@ -8,6 +8,7 @@ forms work without JavaScript: each posts here, is carried out by the connection
 """
 
 import asyncio
+import functools
 
 from asgiref.sync import sync_to_async
 from django.contrib import messages
@@ -163,22 +164,33 @@ async def _carry_out(request, pk: int, kind: str, back_to: str = "overview", **a
     return redirect(f"{reverse('integrations:connection', args=[integration.pk])}?tab={back_to}")
 
 
+def _logged_in(view):
+    """The forms post to addresses that only take POST: someone logged out meanwhile logs in and comes
+    back to the connection's page, not to the form's address."""
+
+    @functools.wraps(view)
+    async def checked(request, pk: int, *args, **kwargs):
+        if not (await request.auser()).is_authenticated:
+            return redirect(f"{reverse('login')}?next={reverse('integrations:connection', args=[pk])}")
+        return await view(request, pk, *args, **kwargs)
+
+    return checked
+
+
 ACTION_TABS = {"sync": "overview", "pause": "overview", "resume": "overview", "reconnect": "settings"}
 
 
 @require_POST
+@_logged_in
 async def connection_action(request, pk: int, action: str):
-    if not (await request.auser()).is_authenticated:
-        return redirect(f"{reverse('login')}?next={reverse('integrations:connection', args=[pk])}")
     if action not in ACTION_TABS:
         raise Http404("No such action.")
     return await _carry_out(request, pk, action, ACTION_TABS[action])
 
 
 @require_POST
+@_logged_in
 async def connection_settings(request, pk: int):
-    if not (await request.auser()).is_authenticated:
-        return redirect(f"{reverse('login')}?next={reverse('integrations:connection', args=[pk])}")
     body = {}
     if request.POST.get("name") is not None:
         body["name"] = request.POST["name"]
@@ -196,9 +208,8 @@ async def connection_settings(request, pk: int):
 
 
 @require_POST
+@_logged_in
 async def connection_schema(request, pk: int):
-    if not (await request.auser()).is_authenticated:
-        return redirect(f"{reverse('login')}?next={reverse('integrations:connection', args=[pk])}")
     selected: dict[str, list[str]] = {}
     for value in request.POST.getlist("table"):
         schema, _, table = value.partition(".")
@@ -208,7 +219,6 @@ async def connection_schema(request, pk: int):
 
 
 @require_POST
+@_logged_in
 async def connection_table_resync(request, pk: int, table_pk: int):
-    if not (await request.auser()).is_authenticated:
-        return redirect(f"{reverse('login')}?next={reverse('integrations:connection', args=[pk])}")
     return await _carry_out(request, pk, "resync_table", "overview", table_id=table_pk)

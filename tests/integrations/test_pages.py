@@ -237,3 +237,11 @@ def test_list_page_shows_only_the_teams_integrations(client, owner, integration)
 
 def test_list_page_requires_login(client):
     assert client.get("/integrations/").status_code == 302
+
+
+@pytest.mark.parametrize("form", ["actions/sync/", "settings/", "schema/", "tables/3/resync/"])
+def test_a_logged_out_form_post_logs_in_and_comes_back_to_the_page(client, form):
+    # The forms' addresses take POST only: after logging in, the visitor is sent to the page.
+    answer = client.post(f"/integrations/7/{form}")
+    assert answer.status_code == 302
+    assert answer["Location"].endswith("?next=/integrations/7/")
