@@ -14,19 +14,11 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 import pytest
 
-from tests.support.browser_fixtures import _server_env, _wait_for_health
+from tests.support.browser_fixtures import server_env, start_serve, stop_serve, wait_for_health
 from tests.support.paths import REPO
 from tests.support.services import free_port
 
 EMULATOR_AUTH = ("emulator-key", "emulator-secret")
-
-
-def start_serve(env: dict, port: int, log_path) -> subprocess.Popen:
-    with log_path.open("a") as log:
-        return subprocess.Popen(
-            [sys.executable, "manage.py", "serve", "--port", str(port)],
-            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
 
 
 def login(client: httpx.Client) -> dict:
@@ -73,7 +65,7 @@ def children_of(pid: int) -> list[int]:
 
 def test_killed_mid_sync_then_started_again_finishes(bigquery_standin, tmp_path):
     port = free_port()
-    env = _server_env(tmp_path, port, bigquery_standin)
+    env = server_env(tmp_path, port, bigquery_standin)
     env["EMULATOR_SYNC_SECONDS"] = "6"
     log_path = tmp_path / "serve.log"
     for command in (["migrate", "--noinput", "-v0"], ["seed_demo"]):
@@ -82,7 +74,7 @@ def test_killed_mid_sync_then_started_again_finishes(bigquery_standin, tmp_path)
     first = start_serve(env, port, log_path)
     second = None
     try:
-        _wait_for_health(f"{base}/healthz", first, log_path)
+        wait_for_health(f"{base}/healthz", first, log_path)
         with httpx.Client(base_url=base, timeout=30) as client:
             headers = login(client)
             pk = client.post("/api/integrations/", json={"service": "hubspot"}, headers=headers).json()["id"]
@@ -109,7 +101,7 @@ def test_killed_mid_sync_then_started_again_finishes(bigquery_standin, tmp_path)
                 time.sleep(0.2)
 
             second = start_serve(env, port, log_path)
-            _wait_for_health(f"{base}/healthz", second, log_path)
+            wait_for_health(f"{base}/healthz", second, log_path)
             final = until(client, pk, lambda s: s["state"] in ("ready", "failed"), "finished", timeout=120)
             assert final["state"] == "ready", final
             events = client.get(f"/api/integrations/{pk}/events?since=0").json()
@@ -120,13 +112,7 @@ def test_killed_mid_sync_then_started_again_finishes(bigquery_standin, tmp_path)
             assert [c["id"] for c in listing["data"]["items"] if c["service"] == "hubspot"] == [connection_id]
     finally:
         for process in (first, second):
-            if process is not None and process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait()
+            stop_serve(process)
 
 
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGINT])
@@ -134,7 +120,7 @@ def test_stopping_serve_stops_every_child(bigquery_standin, tmp_path, how):
     """`kill <pid>` (SIGTERM) or Ctrl-C (SIGINT) on `manage.py serve` leaves nothing running, and
     the next start on the same VAR_DIR and PORT works."""
     port = free_port()
-    env = _server_env(tmp_path, port, bigquery_standin)
+    env = server_env(tmp_path, port, bigquery_standin)
     env.pop("BIGQUERY_API_ENDPOINT")  # serve starts its own stand-in too: it must stop with it
     env["BIGQUERY_STANDIN_PORT"] = str(free_port())
     log_path = tmp_path / "serve.log"
@@ -142,7 +128,7 @@ def test_stopping_serve_stops_every_child(bigquery_standin, tmp_path, how):
     for attempt in range(2):
         process = start_serve(env, port, log_path)
         try:
-            _wait_for_health(f"http://127.0.0.1:{port}/healthz", process, log_path)
+            wait_for_health(f"http://127.0.0.1:{port}/healthz", process, log_path)
             children = children_of(process.pid)
             assert len(children) >= 3, children  # the stand-in, Temporal's dev server, daphne
             os.kill(process.pid, how)

@@ -54,7 +54,7 @@ class ServerProcess:
         return self.log_path.read_text(errors="replace")
 
 
-def _server_env(var_dir: Path, port: int, bigquery) -> dict:
+def server_env(var_dir: Path, port: int, bigquery) -> dict:
     env = dict(os.environ)
     # The embedded default: SQLite under VAR_DIR, the in-memory layer and the in-process worker.
     for name in ("DATABASE_URL", "REDIS_URL", "FIVETRAN_API_URL", "PUBLIC_URL", "SETUP_WORKER_IN_PROCESS", "TEMPORAL_ADDRESS"):
@@ -78,7 +78,29 @@ def _server_env(var_dir: Path, port: int, bigquery) -> dict:
     return env
 
 
-def _wait_for_health(url: str, process: subprocess.Popen, log_path: Path, timeout: float = 60) -> None:
+def start_serve(env: dict, port: int, log_path: Path) -> subprocess.Popen:
+    """`manage.py serve` in its own process group: it starts daphne, the stand-ins and Temporal's dev
+    server as children, and all of them must go at the end (stop_serve)."""
+    with log_path.open("a") as log:
+        return subprocess.Popen(
+            [sys.executable, "manage.py", "serve", "--port", str(port)],
+            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+
+def stop_serve(process: subprocess.Popen | None, timeout: float = 30) -> None:
+    """SIGTERM to the whole group, as systemd would; SIGKILL if it does not end within `timeout`."""
+    if process is None or process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def wait_for_health(url: str, process: subprocess.Popen, log_path: Path, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -105,29 +127,18 @@ def live_server_process(bigquery_standin):
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="browser-server-") as tmp:
         var_dir = Path(tmp)
-        env = _server_env(var_dir, port, bigquery_standin)
+        env = server_env(var_dir, port, bigquery_standin)
         log_path = var_dir / "server.log"
         for command in (["migrate", "--noinput", "-v0"], ["seed_demo"]):
             subprocess.run([sys.executable, "manage.py", *command], cwd=REPO, env=env, check=True, capture_output=True)
-        with log_path.open("w") as log:
-            # Its own process group: `serve` starts daphne as a child, and both must go at the end.
-            process = subprocess.Popen(
-                [sys.executable, "manage.py", "serve", "--port", str(port)],
-                cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            )
+        process = start_serve(env, port, log_path)
         server = ServerProcess(f"http://127.0.0.1:{port}", env, log_path, process)
         try:
-            _wait_for_health(f"{server.base_url}/healthz", process, log_path)
+            wait_for_health(f"{server.base_url}/healthz", process, log_path)
             _require_static_files(server.base_url)
             yield server
         finally:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait()
+            stop_serve(process, timeout=15)
 
 
 # Module scope: the sync Playwright API keeps an event loop running in this thread while it is
