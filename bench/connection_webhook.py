@@ -30,6 +30,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from bench._child import run_in_child
+from bench._frames import FrameClock
 from bench._stack import WEBHOOK_SECRET
 
 
@@ -44,38 +45,8 @@ def _worker() -> None:
     asyncio.run(run_worker((*WORKFLOWS, *BARE_WORKFLOWS), ACTIVITIES))
 
 
-class Sockets:
-    """One product websocket per connection; resolves a waiter when the sync's frame arrives."""
-
-    def __init__(self):
-        self.waiting: dict[str, asyncio.Future] = {}
-        self.sockets, self.readers = [], []
-
-    async def open(self, url: str, cookie: str, origin: str) -> None:
-        import websockets
-
-        socket = await websockets.connect(url, additional_headers={"Cookie": f"sessionid={cookie}"}, origin=origin)
-        self.sockets.append(socket)
-        self.readers.append(asyncio.ensure_future(self._read(socket)))
-
-    async def _read(self, socket) -> None:
-        async for message in socket:
-            now = time.perf_counter()
-            frame = json.loads(message)
-            if frame.get("type") == "sync.completed":
-                waiter = self.waiting.get(frame["data"]["sync_id"])
-                if waiter is not None and not waiter.done():
-                    waiter.set_result(now)
-
-    def expect(self, sync_id: str) -> asyncio.Future:
-        future = asyncio.get_running_loop().create_future()
-        self.waiting[sync_id] = future
-        return future
-
-    async def close(self) -> None:
-        for reader in self.readers:
-            reader.cancel()
-        await asyncio.gather(*(socket.close() for socket in self.sockets), return_exceptions=True)
+def _sync_completed_key(frame: dict):
+    return frame["data"]["sync_id"] if frame.get("type") == "sync.completed" else None
 
 
 def _signed(body: bytes) -> str:
@@ -112,7 +83,7 @@ async def _measure(daphne_url: str, cookie: str, product_ids, bare_ids, samples:
             "BareLife", integration_id, id=f"bare-life-{integration_id}", task_queue=settings.TEMPORAL_TASK_QUEUE
         )
     integrations = {i.pk: i async for i in Integration.objects.filter(pk__in=[*product_ids, *bare_ids])}
-    sockets = Sockets()
+    sockets = FrameClock(_sync_completed_key)
     host = daphne_url.removeprefix("http://")
     for integration_id in integrations:
         await sockets.open(f"ws://{host}/ws/integrations/{integration_id}/", cookie, daphne_url)

@@ -50,6 +50,7 @@ import time
 from pathlib import Path
 
 from bench._child import run_in_child
+from bench._frames import FrameClock
 from bench._stack import WEBHOOK_SECRET
 
 TARGET_RATIO = 1.3
@@ -135,39 +136,9 @@ def _measure_starts(team, user, count: int) -> dict:
 # -- (b) webhook → frame ---------------------------------------------------------------------------
 
 
-class Sockets:
-    """One product websocket per set-up; resolves a waiter when its step.progress frame arrives."""
-
-    def __init__(self):
-        self.waiting: dict[str, tuple[int, asyncio.Future]] = {}
-        self.sockets, self.readers = [], []
-
-    async def open(self, url: str, cookie: str, origin: str, integration_id: int) -> None:
-        import websockets
-
-        socket = await websockets.connect(url, additional_headers={"Cookie": f"sessionid={cookie}"}, origin=origin)
-        self.sockets.append(socket)
-        self.readers.append(asyncio.ensure_future(self._read(socket)))
-
-    async def _read(self, socket) -> None:
-        async for message in socket:
-            now = time.perf_counter()
-            frame = json.loads(message)
-            if frame.get("type") != "step.progress":
-                continue
-            waiter = self.waiting.get(frame["integration"])
-            if waiter is not None and frame["data"]["done"] == waiter[0] and not waiter[1].done():
-                waiter[1].set_result(now)
-
-    def expect(self, integration_id: int, done: int) -> asyncio.Future:
-        future = asyncio.get_running_loop().create_future()
-        self.waiting[str(integration_id)] = (done, future)
-        return future
-
-    async def close(self) -> None:
-        for reader in self.readers:
-            reader.cancel()
-        await asyncio.gather(*(socket.close() for socket in self.sockets), return_exceptions=True)
+def _progress_key(frame: dict):
+    """A set-up's step.progress frame, by integration and tables done."""
+    return (str(frame["integration"]), frame["data"]["done"]) if frame.get("type") == "step.progress" else None
 
 
 class Landing:
@@ -218,10 +189,10 @@ async def _measure_webhooks(stack, daphne_url: str, cookie: str, product_ids, ba
             task_queue=settings.TEMPORAL_TASK_QUEUE,
         )
     integrations = {i.pk: i async for i in Integration.objects.filter(pk__in=[*product_ids, *bare_ids])}
-    sockets = Sockets()
+    sockets = FrameClock(_progress_key)
     host = daphne_url.removeprefix("http://")
     for integration_id in integrations:
-        await sockets.open(f"ws://{host}/ws/integrations/{integration_id}/", cookie, daphne_url, integration_id)
+        await sockets.open(f"ws://{host}/ws/integrations/{integration_id}/", cookie, daphne_url)
     await asyncio.sleep(0.5)  # snapshots delivered, groups joined
     landing = await sync_to_async(Landing)()
     latency = {"product": [], "bare": []}
@@ -231,7 +202,7 @@ async def _measure_webhooks(stack, daphne_url: str, cookie: str, product_ids, ba
             for kind, ids in (("product", product_ids), ("bare", bare_ids)):
                 integration = integrations[ids[k % len(ids)]]
                 done = await asyncio.to_thread(landing.toggle, integration)
-                frame_at = sockets.expect(integration.pk, done)
+                frame_at = sockets.expect((str(integration.pk), done))
                 if kind == "product":
                     body = json.dumps({
                         "event": "sync_end", "connector_id": integration.connection_id,
