@@ -71,6 +71,8 @@ async def closed_with(comm) -> int:
     assert connected  # custom close codes only exist after accept
     message = await comm.receive_output(timeout=3)
     assert message["type"] == "websocket.close"
+    # End the consumer as the server would: left running, its task can block the loop's teardown.
+    await comm.disconnect()
     return message["code"]
 
 
@@ -213,6 +215,7 @@ async def test_a_flooding_client_is_closed_4429():
         if message["type"] == "websocket.close":
             assert message["code"] == 4429
             break
+    await comm.disconnect()
 
 
 async def test_a_foreign_origin_is_refused_by_the_application():

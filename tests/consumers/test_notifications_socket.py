@@ -91,6 +91,7 @@ async def test_a_logged_out_visitor_is_refused_4401():
     assert connected  # accepted first: a custom close code only reaches the browser after the handshake
     closed = await comm.receive_output(timeout=3)
     assert closed["type"] == "websocket.close" and closed["code"] == CLOSE_NOT_LOGGED_IN
+    await comm.disconnect()  # end the consumer as the server would, before the loop's teardown
 
 
 async def test_the_application_routes_it_and_refuses_a_foreign_origin():

@@ -86,6 +86,7 @@ async def test_anonymous_is_refused_and_since_gets_a_reset_snapshot():
     assert connected
     closed = await comm.receive_output(timeout=3)
     assert closed["type"] == "websocket.close" and closed["code"] == 4401
+    await comm.disconnect()  # end the consumer as the server would, before the loop's teardown
 
     alice, _ = await member_with_integrations("carol-team", 1)
     comm = communicator(alice, "?since=12")
