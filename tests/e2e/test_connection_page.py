@@ -9,14 +9,10 @@ import re
 from urllib.parse import urlparse
 
 from tests.support.browser_steps import (
-    READY_TIMEOUT_MS,
-    choose_tables,
-    connect_account,
     emulator_control,
     log_in,
     newest_connection,
-    start_set_up,
-    submit_selection,
+    set_up_to_ready,
 )
 
 LIVE_TIMEOUT_MS = 45_000
@@ -28,11 +24,7 @@ def sync_rows(page, status: str):
 
 def set_up_and_open(page, server, screenshot, name: str, prefix: str) -> int:
     """A hubspot set-up through the browser, to Ready, then its connection page, healthy."""
-    integration_id = start_set_up(page, server.base_url, "hubspot", name=name)
-    connect_account(page, screenshot, prefix)
-    choose_tables(page, screenshot, prefix)
-    submit_selection(page)
-    page.wait_for_selector('[data-flow][data-flow-state="ready"]', timeout=READY_TIMEOUT_MS)
+    integration_id = set_up_to_ready(page, server.base_url, screenshot, name, prefix)
     page.locator('[data-role="tables-link"] a').click()
     page.wait_for_url(re.compile(rf"/integrations/{integration_id}/$"))
     page.wait_for_selector(".health--healthy", timeout=LIVE_TIMEOUT_MS)

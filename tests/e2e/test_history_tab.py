@@ -10,14 +10,10 @@ import time
 from urllib.parse import urlparse
 
 from tests.support.browser_steps import (
-    READY_TIMEOUT_MS,
-    choose_tables,
-    connect_account,
     emulator_control,
     log_in,
     newest_connection,
-    start_set_up,
-    submit_selection,
+    set_up_to_ready,
 )
 
 LIVE_TIMEOUT_MS = 45_000
@@ -45,11 +41,7 @@ def test_a_failed_sync_appears_live_with_fivetran_s_words_and_its_log_lines(chro
         page = log_in(context, server.base_url, "demo", "demo")
         errors = []
         page.on("pageerror", lambda error: errors.append(str(error)))
-        integration_id = start_set_up(page, server.base_url, "hubspot", name="History CRM")
-        connect_account(page, screenshot, "history")
-        choose_tables(page, screenshot, "history")
-        submit_selection(page)
-        page.wait_for_selector('[data-flow][data-flow-state="ready"]', timeout=READY_TIMEOUT_MS)
+        integration_id = set_up_to_ready(page, server.base_url, screenshot, "History CRM", "history")
         page.goto(f"{server.base_url}/integrations/{integration_id}/")
         page.wait_for_selector(".health--healthy", timeout=LIVE_TIMEOUT_MS)
 

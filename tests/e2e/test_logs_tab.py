@@ -14,14 +14,10 @@ from google.cloud import bigquery
 from standins.fivetran import platform_tables
 from tests.e2e.test_pages_look import look
 from tests.support.browser_steps import (
-    READY_TIMEOUT_MS,
-    choose_tables,
-    connect_account,
     emulator_control,
     log_in,
     newest_connection,
-    start_set_up,
-    submit_selection,
+    set_up_to_ready,
 )
 from warehouse.bigquery import call_options
 
@@ -64,11 +60,7 @@ def test_the_logs_tab_shows_fivetrans_lines_live(chromium, live_server_process, 
         page = log_in(context, server.base_url, "demo", "demo")
         errors = []
         page.on("pageerror", lambda error: errors.append(str(error)))
-        integration_id = start_set_up(page, server.base_url, "hubspot", name="Logs CRM")
-        connect_account(page, screenshot, "logs")
-        choose_tables(page, screenshot, "logs")
-        submit_selection(page)
-        page.wait_for_selector('[data-flow][data-flow-state="ready"]', timeout=READY_TIMEOUT_MS)
+        integration_id = set_up_to_ready(page, server.base_url, screenshot, "Logs CRM", "logs")
         connection_id = newest_connection(server.base_url)["id"]
 
         # The set-up's sync, as the stand-in holds it and as the tab shows it.

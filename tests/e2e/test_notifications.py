@@ -10,14 +10,10 @@ import re
 from urllib.parse import urlparse
 
 from tests.support.browser_steps import (
-    READY_TIMEOUT_MS,
-    choose_tables,
-    connect_account,
     emulator_control,
     log_in,
     newest_connection,
-    start_set_up,
-    submit_selection,
+    set_up_to_ready,
 )
 
 LIVE_TIMEOUT_MS = 45_000
@@ -30,11 +26,7 @@ def test_a_broken_connection_toasts_and_counts_live(chromium, live_server_proces
         page = log_in(context, server.base_url, "demo", "demo")
         errors = []
         page.on("pageerror", lambda error: errors.append(str(error)))
-        integration_id = start_set_up(page, server.base_url, "hubspot", name="Toast CRM")
-        connect_account(page, screenshot, "notify")
-        choose_tables(page, screenshot, "notify")
-        submit_selection(page)
-        page.wait_for_selector('[data-flow][data-flow-state="ready"]', timeout=READY_TIMEOUT_MS)
+        integration_id = set_up_to_ready(page, server.base_url, screenshot, "Toast CRM", "notify")
         # The set-up's own notice reaches the page that watched it.
         page.wait_for_selector('.toast:has-text("Toast CRM is ready")', timeout=LIVE_TIMEOUT_MS)
 

@@ -96,3 +96,14 @@ def choose_tables(page, screenshot, prefix: str) -> None:
 def submit_selection(page) -> None:
     page.get_by_role("button", name="Save and continue").click()
     page.wait_for_url(re.compile(r"/integrations/\d+/flow/$"))
+
+
+def set_up_to_ready(page, base_url: str, screenshot, name: str, prefix: str, service: str = "hubspot") -> int:
+    """A whole set-up through the browser: start it, pass the Connect Card, choose the tables, and
+    wait on the flow page until it is Ready. Answers the integration's id."""
+    integration_id = start_set_up(page, base_url, service, name=name)
+    connect_account(page, screenshot, prefix)
+    choose_tables(page, screenshot, prefix)
+    submit_selection(page)
+    page.wait_for_selector('[data-flow][data-flow-state="ready"]', timeout=READY_TIMEOUT_MS)
+    return integration_id
