@@ -78,9 +78,9 @@ class ConnectionRef:
     destination_id: str  # the Fivetran group
 
 
-@dataclass(frozen=True)
-class MonthUsage:
-    month: date
+class PaidAndFree:
+    """MAR split into paid and free; the total is always their sum (never stored, so it adds up)."""
+
     paid: int
     free: int
 
@@ -90,19 +90,22 @@ class MonthUsage:
 
 
 @dataclass(frozen=True)
-class TableUsage:
+class MonthUsage(PaidAndFree):
+    month: date
+    paid: int
+    free: int
+
+
+@dataclass(frozen=True)
+class TableUsage(PaidAndFree):
     schema_name: str
     table_name: str
     paid: int
     free: int
 
-    @property
-    def total(self) -> int:
-        return self.paid + self.free
-
 
 @dataclass(frozen=True)
-class TopTables:
+class TopTables(PaidAndFree):
     """The tables of one month with the most MAR, and what the month's other tables add up to."""
 
     month: date
@@ -110,10 +113,6 @@ class TopTables:
     table_count: int  # all the month's tables, shown or not
     paid: int  # the month's whole paid MAR, all tables
     free: int
-
-    @property
-    def total(self) -> int:
-        return self.paid + self.free
 
     @property
     def other_tables(self) -> int:
@@ -133,29 +132,21 @@ class TopTables:
 
 
 @dataclass(frozen=True)
-class ConnectionMonthUsage:
+class ConnectionMonthUsage(PaidAndFree):
     connection_name: str
     month: date
     paid: int
     free: int
 
-    @property
-    def total(self) -> int:
-        return self.paid + self.free
-
 
 @dataclass(frozen=True)
-class ConnectionTableMonthUsage:
+class ConnectionTableMonthUsage(PaidAndFree):
     connection_name: str
     month: date
     schema_name: str
     table_name: str
     paid: int
     free: int
-
-    @property
-    def total(self) -> int:
-        return self.paid + self.free
 
 
 @dataclass(frozen=True)

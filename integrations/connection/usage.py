@@ -72,15 +72,8 @@ def period_of(months: int, today: date | None = None) -> Period:
     return Period.last_months(months, today or timezone.now().date())
 
 
-@dataclass(frozen=True)
-class ConnectionUsage:
-    period: Period
-    months: list[MonthUsage]  # every month of the period, oldest first
-    top: TopTables | None  # of the chosen month; None when there is no usage at all
-
-    @property
-    def has_usage(self) -> bool:
-        return any(month.total for month in self.months)
+class _OverTheMonths:
+    """Paid and free MAR summed over every month of the period (`self.months`)."""
 
     @property
     def paid(self) -> int:
@@ -93,6 +86,17 @@ class ConnectionUsage:
     @property
     def total(self) -> int:
         return self.paid + self.free
+
+
+@dataclass(frozen=True)
+class ConnectionUsage(_OverTheMonths):
+    period: Period
+    months: list[MonthUsage]  # every month of the period, oldest first
+    top: TopTables | None  # of the chosen month; None when there is no usage at all
+
+    @property
+    def has_usage(self) -> bool:
+        return any(month.total for month in self.months)
 
 
 def connection_usage(integration: Integration, *, months: int = DEFAULT_MONTHS, month: str | None = None,
@@ -110,21 +114,9 @@ def connection_usage(integration: Integration, *, months: int = DEFAULT_MONTHS, 
 
 
 @dataclass(frozen=True)
-class ConnectionRow:
+class ConnectionRow(_OverTheMonths):
     integration: Integration
     months: list[MonthUsage]  # every month of the period
-
-    @property
-    def paid(self) -> int:
-        return sum(month.paid for month in self.months)
-
-    @property
-    def free(self) -> int:
-        return sum(month.free for month in self.months)
-
-    @property
-    def total(self) -> int:
-        return self.paid + self.free
 
 
 @dataclass(frozen=True)
